@@ -1,0 +1,73 @@
+# Two commands matter:
+#   make book   create .venv, install the pinned dependencies, execute every notebook, build _build/html
+#   make test   install the test tools too, build the site offline, run the whole test suite
+# See README.md for the rest.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# -W: warnings are errors; -n: nitpicky (every reference must resolve); --keep-going: report them all.
+JB_FLAGS ?= -W -n --keep-going
+STAMPS := $(VENV)/.stamps
+
+.PHONY: book build test pytest notebooks serve assets deps test-deps clean help
+
+help:
+	@echo "make book       install what the build needs (first time) and build the site into _build/html"
+	@echo "make test       install test tools, build the site without network access, run all tests"
+	@echo "make notebooks  regenerate the .ipynb twins of the MyST notebooks (after editing a page)"
+	@echo "make serve      preview the built site on http://127.0.0.1:8000"
+	@echo "make clean      remove _build (the execution cache too)"
+
+book: deps
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	@echo
+	@echo "Built. Preview with:  $(BIN)/python -m http.server -d _build/html 8000"
+	@echo "then open http://127.0.0.1:8000 (or open _build/html/index.html directly)."
+
+# The build itself without the dependency check (what CI and the tests use once deps are in place).
+build:
+	$(BIN)/jupyter-book build . $(JB_FLAGS)
+
+deps: $(STAMPS)/build assets
+
+$(STAMPS)/build: requirements.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print(f"warning: the course pins are tested with Python 3.11, this is {v[0]}.{v[1]}"))' || true
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	mkdir -p $(STAMPS) && touch $@
+
+assets: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: installing Debian's nodejs and npm"; \
+	  (apt-get update -qq && apt-get install -y -qq nodejs npm) || \
+	  { echo "error: npm is needed to install MathJax (package.json); install Node.js and npm"; exit 1; }; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+test-deps: deps $(STAMPS)/test
+
+$(STAMPS)/test: requirements-test.txt $(STAMPS)/build
+	$(BIN)/python -m pip install --quiet -r requirements-test.txt
+	bash tools/install-chromium.sh
+	touch $@
+
+# The build runs in an empty network namespace where the machine allows it (root, unshare), which
+# proves that building needs no network; elsewhere it runs normally.
+test: test-deps
+	bash tools/offline.sh $(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(BIN)/python -m pytest tests
+
+pytest:
+	$(BIN)/python -m pytest tests
+
+notebooks: deps
+	$(BIN)/python tools/sync_notebooks.py
+
+serve:
+	$(BIN)/python -m http.server -d _build/html --bind 127.0.0.1 8000
+
+clean:
+	rm -rf _build

@@ -1,0 +1,31 @@
+"""Local Sphinx extensions of the course book (loaded through ``_config.yml``).
+
+- :mod:`.agenda_sphinx`: the agenda page, "next up", deadline boxes and ``agenda.ics``.
+- :mod:`.plotly_embed`: plotly figures without inlined plotly.js.
+- :mod:`.exec_stats`: notebook run times for the budget tests.
+- :mod:`.vendor_assets`: MathJax served from the site.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+
+from . import agenda_sphinx, exec_stats, plotly_embed, vendor_assets
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _add_static(app: Sphinx, config: Any) -> None:
+    config.html_static_path.append(str(STATIC))
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    agenda_sphinx.setup(app)
+    plotly_embed.setup(app)
+    exec_stats.setup(app)
+    vendor_assets.setup(app)
+    app.connect("config-inited", _add_static)
+    app.add_css_file("course.css")
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -309,11 +309,10 @@ def _parse_lectures(raw: Any, source: str, root: Path | None) -> dict[int, Lectu
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
             raise lctx.error(None, f"lecture numbers must be whole numbers >= 0, got {number!r}")
         lctx.check_keys(item, LECTURE_KEYS)
-        code = []
-        for i, c in enumerate(_as_list(lctx, item, "code")):
-            code.append(lctx.page({"code": c}, "code", root) or "")
+        page = lctx.page(item, "page", root)
+        code = [lctx.page({"code": c}, "code", root) or "" for c in _as_list(lctx, item, "code")]
         lectures[number] = Lecture(number=number, title=lctx.text(item, "title") or "",
-                                   page=lctx.page(item, "page", root), code=tuple(code),
+                                   page=page, code=tuple(code),
                                    slides=lctx.url(item, "slides"), video=lctx.url(item, "video"))
     return dict(sorted(lectures.items()))
 

@@ -221,7 +221,7 @@ class NextUp(SphinxDirective):
         box += nodes.title("", f"Next up (as of {today:%A} {today.day} {today:%B %Y})")
         if term.is_over(today):
             box += _para(f"The {term.name} term is over. Every lecture, notebook and exercise stays "
-                         "online; the ", _doc_link("book/agenda", docname, "agenda"),
+                         "online; the ", _doc_link(self.config.course_agenda_page, docname, "agenda"),
                          " shows what was covered when.", classes=["next-up-over"])
             return [box]
         session = term.next_session(today)
@@ -251,7 +251,7 @@ class NextUp(SphinxDirective):
         else:
             box += _para(nodes.strong("", "Next deadline: "), "none left this term.",
                          classes=["next-up-deadline"])
-        box += _para("Full schedule: ", _doc_link("book/agenda", docname, "the agenda"), ".")
+        box += _para("Full schedule: ", _doc_link(self.config.course_agenda_page, docname, "the agenda"), ".")
         return [box]
 
 
@@ -310,6 +310,7 @@ def write_ics(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> None:
     app.add_config_value("course_agenda_file", "book/agenda.yml", "env", [str])
+    app.add_config_value("course_agenda_page", "book/agenda", "env", [str])
     app.connect("builder-inited", load_term)
     app.connect("env-get-outdated", always_reread)
     app.connect("env-purge-doc", purge_doc)

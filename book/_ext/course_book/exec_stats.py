@@ -36,4 +36,8 @@ def write_stats(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> None:
+    # Run-time budgets in seconds, checked by tests/test_notebooks.py: a default, and exceptions by
+    # docname for the few notebooks allowed more.
+    app.add_config_value("course_notebook_budget", 60, "", [int, float])
+    app.add_config_value("course_notebook_budget_exceptions", {}, "", [dict])
     app.connect("build-finished", write_stats)

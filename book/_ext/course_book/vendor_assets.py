@@ -22,10 +22,14 @@ def mathjax_source(app: Sphinx) -> Path:
 
 
 def use_local_mathjax(app: Sphinx, config: Any) -> None:
+    if not config.course_vendor_mathjax:
+        return
     config.mathjax_path = f"{MATHJAX_TARGET}/tex-chtml.js"
 
 
 def check_assets(app: Sphinx) -> None:
+    if not app.config.course_vendor_mathjax:
+        return
     if not (mathjax_source(app) / "tex-chtml.js").is_file():
         raise ExtensionError(
             "MathJax is not installed: run `make book` (or `npm ci` in the repository root) so that "
@@ -33,7 +37,7 @@ def check_assets(app: Sphinx) -> None:
 
 
 def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
-    if exception is not None or app.builder.format != "html":
+    if exception is not None or app.builder.format != "html" or not app.config.course_vendor_mathjax:
         return
     source, target = mathjax_source(app), Path(app.outdir) / "_static" / MATHJAX_TARGET
     for part in MATHJAX_PARTS:
@@ -46,6 +50,7 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
 
 
 def setup(app: Sphinx) -> None:
+    app.add_config_value("course_vendor_mathjax", True, "html", [bool])
     app.connect("config-inited", use_local_mathjax)
     app.connect("builder-inited", check_assets)
     app.connect("build-finished", copy_mathjax)

@@ -65,6 +65,7 @@ pytest:
 
 notebooks: deps
 	$(BIN)/python tools/sync_notebooks.py
+	$(BIN)/python tools/binder_requirements.py
 
 serve:
 	$(BIN)/python -m http.server -d _build/html --bind 127.0.0.1 8000

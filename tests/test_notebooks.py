@@ -1,0 +1,65 @@
+"""Every executed notebook: it ran, within its budget, and its .ipynb twin is in sync."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from conftest import ROOT
+from sync_notebooks import drifted, expected_ipynb, notebooks
+
+STATS = ROOT / "_build" / "execution-stats.json"
+
+
+def budgets() -> tuple[float, dict[str, float]]:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["sphinx"]["config"]
+    return config["course_notebook_budget"], config["course_notebook_budget_exceptions"] or {}
+
+
+@pytest.fixture(scope="module")
+def stats() -> dict:
+    if not STATS.is_file():
+        pytest.fail(f"{STATS} is missing: build the site first (`make test` does)")
+    return json.loads(STATS.read_text(encoding="utf-8"))
+
+
+def docname(path) -> str:
+    return str(path.relative_to(ROOT).with_suffix(""))
+
+
+def test_every_notebook_was_executed_successfully(stats: dict) -> None:
+    names = [docname(p) for p in notebooks()]
+    assert len(names) >= 6
+    missing = [n for n in names if n not in stats]
+    assert not missing, f"notebooks without execution data: {missing}"
+    failed = {n: stats[n]["error"] for n in names if not stats[n]["succeeded"]}
+    assert not failed, failed
+
+
+def test_every_notebook_runs_within_its_budget(stats: dict) -> None:
+    default, exceptions = budgets()
+    slow = {n: round(s["runtime"], 1) for n, s in stats.items()
+            if s["runtime"] is not None and s["runtime"] > exceptions.get(n, default)}
+    assert not slow, f"over budget (seconds; default {default} s): {slow}"
+    print("\n".join(f"{n}: {s['runtime']:.1f} s" for n, s in sorted(stats.items())))
+
+
+def test_budget_exceptions_name_real_notebooks() -> None:
+    default, exceptions = budgets()
+    names = {docname(p) for p in notebooks()}
+    assert set(exceptions) <= names
+    assert all(default < seconds <= 120 for seconds in exceptions.values())
+
+
+def test_ipynb_twins_are_in_sync() -> None:
+    assert not drifted(), "\n".join(drifted())
+
+
+def test_drift_is_detected(tmp_path) -> None:
+    source = notebooks()[0]
+    twin = json.loads(expected_ipynb(source))
+    assert twin["cells"], source
+    copy = tmp_path / source.name
+    copy.write_text(source.read_text(encoding="utf-8") + "\n```{code-cell} ipython3\n1 + 1\n```\n",
+                    encoding="utf-8")
+    assert json.loads(expected_ipynb(copy))["cells"] != twin["cells"]

@@ -70,6 +70,8 @@ def expected_ipynb(path: Path) -> str:
     nb = jupytext.read(path, fmt="md:myst")
     nb.metadata.setdefault("jupytext", {})
     nb.metadata["jupytext"] = {"text_representation": nb.metadata["jupytext"].get("text_representation", {})}
+    for index, cell in enumerate(nb.cells):  # stable ids: jupytext makes random ones
+        cell["id"] = f"cell-{index}"
     return nbformat.writes(nb, version=4) + "\n"
 
 

@@ -21,11 +21,28 @@ def _add_static(app: Sphinx, config: Any) -> None:
     config.html_static_path.append(str(STATIC))
 
 
+def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                    doctree: Any) -> None:
+    """Drop repeated script tags. sphinx-thebe's inline configuration is added twice under
+    Jupyter Book 1, which redeclares a ``const`` and raises a SyntaxError in every page."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for script in context.get("script_files", []):
+        # The second copy has filename '' instead of None: compare what ends up in the page.
+        key = (str(getattr(script, "filename", script) or ""),
+               str(getattr(script, "attributes", {}).get("body", "")))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     agenda_sphinx.setup(app)
     plotly_embed.setup(app)
     exec_stats.setup(app)
     vendor_assets.setup(app)
     app.connect("config-inited", _add_static)
+    app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.add_css_file("course.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -9,14 +9,20 @@ elsewhere keep plotly's normal renderer: nothing here is part of a notebook.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
 
-STARTUP = Path(__file__).parent / "ipython_startup" / "00-course-build.py"
+PROFILE_FILES = Path(__file__).parent / "ipython_startup"
+STARTUP = PROFILE_FILES / "00-course-build.py"
+KERNEL_CONFIG = PROFILE_FILES / "ipython_kernel_config.py"
 PLOTLY_JS = "vendor/plotly.min.js"
+# plotly's HTML renderer always adds a MathJax <script> from a CDN next to each figure; pages with
+# math already load the site's own MathJax.
+CDN_MATHJAX = re.compile(r'<script[^>]*\ssrc="https?://[^"]*mathjax[^"]*"[^>]*>\s*</script>', re.I)
 
 
 def plotly_js_source() -> Path:
@@ -31,12 +37,15 @@ def use_build_profile(app: Sphinx) -> None:
     startup_dir = ipython_dir / "profile_default" / "startup"
     startup_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STARTUP, startup_dir / STARTUP.name)
+    shutil.copyfile(KERNEL_CONFIG, startup_dir.parent / KERNEL_CONFIG.name)
     os.environ["IPYTHONDIR"] = str(ipython_dir)
 
 
 def add_plotly_js(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                   doctree: Any) -> None:
-    if "plotly-graph-div" in context.get("body", ""):
+    body = context.get("body", "")
+    if "plotly-graph-div" in body:
+        context["body"] = CDN_MATHJAX.sub("", body)
         app.add_js_file(PLOTLY_JS, priority=400)
 
 

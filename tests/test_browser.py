@@ -1,0 +1,122 @@
+"""The built site in a real browser (Debian's Chromium driven by Playwright), with every request to
+another host blocked and recorded: pages render, math is typeset, plotly figures are interactive."""
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import SITE
+from playwright.sync_api import Browser, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(site: Path) -> Iterator[str]:
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A page load that records blocked requests to other hosts and uncaught page errors."""
+
+    def __init__(self, browser: Browser, base_url: str) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.context.route("**/*", self._route)
+
+    def _route(self, route, request) -> None:  # noqa: ANN001 - playwright types
+        if request.url.startswith(self.base_url) or request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.blocked.append(request.url)
+            route.abort()
+
+    def open(self, path: str) -> Page:
+        page = self.context.new_page()
+        page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
+        page.goto(self.base_url + path, wait_until="load")
+        return page
+
+
+@pytest.fixture()
+def visit(browser: Browser, base_url: str) -> Iterator[Visit]:
+    v = Visit(browser, base_url)
+    yield v
+    v.context.close()
+
+
+@pytest.mark.parametrize("path", ["index.html", "book/agenda.html", "lectures/lecture1.html",
+                                  "code/lec2-spiral-classification.html", "search.html?q=gradient"])
+def test_page_renders_without_other_hosts(visit: Visit, path: str) -> None:
+    page = visit.open(path)
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1:visible").count() >= 1, "no visible title"
+    assert not visit.blocked, f"requests to other hosts: {visit.blocked}"
+    assert not visit.errors, visit.errors
+
+
+def test_math_is_typeset(visit: Visit) -> None:
+    page = visit.open("lectures/lecture1.html")
+    page.wait_for_selector("mjx-container", timeout=20_000)
+    assert page.locator("mjx-container").count() > 10
+    assert not visit.blocked, visit.blocked
+
+
+def test_search_finds_a_lecture(visit: Visit) -> None:
+    page = visit.open("search.html?q=backpropagation")
+    page.wait_for_selector("#search-results li", timeout=20_000)
+    assert page.locator("#search-results li").count() >= 1
+
+
+def test_plotly_figure_is_interactive(visit: Visit) -> None:
+    page = visit.open("code/lec2-spiral-classification.html")
+    page.wait_for_selector(".plotly-graph-div .main-svg", timeout=20_000)
+    traces = page.evaluate("document.querySelector('.plotly-graph-div')._fullData.length")
+    assert traces >= 1
+    # Move the mouse over the middle of the plotting area, as a reader would, and read the tooltip.
+    area = page.locator(".plotly-graph-div .nsewdrag").first
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(".plotly-graph-div .hoverlayer .hovertext", timeout=5_000)
+    assert page.locator(".plotly-graph-div .hoverlayer .hovertext").first.text_content().strip()
+    assert not visit.blocked, visit.blocked
+
+
+def test_agenda_marks_past_sessions(visit: Visit) -> None:
+    page = visit.open("book/agenda.html")
+    rows = page.locator("table.agenda-table tbody tr")
+    assert rows.count() == 20
+    # The site is built as of today or COURSE_TODAY; every row is past, today or upcoming, and past
+    # rows are drawn dimmer than upcoming ones.
+    opacities = page.evaluate("""() => [...document.querySelectorAll('table.agenda-table tbody tr')]
+        .map(r => [r.className, getComputedStyle(r).opacity])""")
+    for classes, opacity in opacities:
+        assert ("agenda-past" in classes) == (float(opacity) < 1), (classes, opacity)

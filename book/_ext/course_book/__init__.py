@@ -4,6 +4,7 @@
 - :mod:`.plotly_embed`: plotly figures without inlined plotly.js.
 - :mod:`.exec_stats`: notebook run times for the budget tests.
 - :mod:`.vendor_assets`: MathJax served from the site.
+- :mod:`.numbering`: figures and equations numbered from 1 on each page.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from . import agenda_sphinx, exec_stats, plotly_embed, vendor_assets
+from . import agenda_sphinx, exec_stats, numbering, plotly_embed, vendor_assets
 
 STATIC = Path(__file__).parent / "static"
 
@@ -42,6 +43,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     plotly_embed.setup(app)
     exec_stats.setup(app)
     vendor_assets.setup(app)
+    numbering.setup(app)
     app.connect("config-inited", _add_static)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.add_css_file("course.css")

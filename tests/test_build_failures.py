@@ -1,0 +1,63 @@
+"""A failing cell or a stray stderr warning fails a book build with the same execution settings as the
+course, and the message names the notebook and shows the traceback."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT
+
+HEADER = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+"""
+
+
+def make_book(tmp: Path, cell: str) -> Path:
+    """A two-page book using the course's execute/parse settings (without its local extensions)."""
+    course = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config = {
+        "title": "Failure test",
+        "only_build_toc_files": True,
+        "execute": course["execute"],
+        "parse": course["parse"],
+        "sphinx": {"config": {k: v for k, v in course["sphinx"]["config"].items()
+                              if k.startswith(("nb_", "suppress_warnings"))}},
+    }
+    (tmp / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    (tmp / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: broken\n",
+                                  encoding="utf-8")
+    (tmp / "intro.md").write_text("# Intro\n\nText.\n", encoding="utf-8")
+    (tmp / "broken.md").write_text(
+        HEADER + "# Broken notebook\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
+        f"```{{code-cell}} ipython3\n{cell}\n```\n", encoding="utf-8")
+    return tmp
+
+
+def build(book: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", str(book), "-W", "-n",
+                           "--keep-going"], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(("cell", "expected"), [
+    ("def helper():\n    raise ValueError('marker-7f3a: the data are wrong')\nhelper()",
+     ["ValueError", "marker-7f3a: the data are wrong", "helper()"]),
+    ("import sys\nprint('marker-9c1d: a stray warning', file=sys.stderr)",
+     ["broken.md:14", "stderr was found in the cell outputs"]),
+])
+def test_build_fails_naming_the_notebook(tmp_path: Path, cell: str, expected: list[str]) -> None:
+    result = build(make_book(tmp_path, cell))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert "broken.md" in output, output[-2000:]
+    for text in expected:
+        assert text in output, (text, output[-3000:])
+
+
+def test_the_same_book_builds_when_the_cell_is_fixed(tmp_path: Path) -> None:
+    result = build(make_book(tmp_path, "print('fine')"))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]

@@ -16,7 +16,7 @@ STAMPS := $(VENV)/.stamps
 help:
 	@echo "make book       install what the build needs (first time) and build the site into _build/html"
 	@echo "make test       install test tools, build the site without network access, run all tests"
-	@echo "make notebooks  regenerate the .ipynb twins of the MyST notebooks (after editing a page)"
+	@echo "make notebooks  regenerate generated notebooks: .ipynb twins of MyST pages, exercise student/solution notebooks"
 	@echo "make serve      preview the built site on http://127.0.0.1:8000"
 	@echo "make clean      remove _build (the execution cache too)"
 
@@ -64,6 +64,7 @@ pytest:
 	$(BIN)/python -m pytest tests
 
 notebooks: deps
+	$(BIN)/python tools/assignments.py
 	$(BIN)/python tools/sync_notebooks.py
 	$(BIN)/python tools/binder_requirements.py
 

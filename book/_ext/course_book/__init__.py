@@ -22,6 +22,18 @@ def _add_static(app: Sphinx, config: Any) -> None:
     config.html_static_path.append(str(STATIC))
 
 
+def _exclude_notebook_twins(app: Sphinx, config: Any) -> None:
+    """An ``.ipynb`` beside a same-named ``.md`` is a generated twin (for Colab, Binder and downloads);
+    the ``.md`` is the page. Generated notebooks without a twin (exercises) are pages themselves."""
+    root = Path(app.srcdir)
+    for ipynb in root.rglob("*.ipynb"):
+        rel = ipynb.relative_to(root)
+        if rel.parts[0] in {".venv", "_build", "node_modules"}:
+            continue
+        if ipynb.with_suffix(".md").is_file():
+            config.exclude_patterns.append(rel.as_posix())
+
+
 def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                     doctree: Any) -> None:
     """Drop repeated script tags. sphinx-thebe's inline configuration is added twice under
@@ -45,6 +57,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     vendor_assets.setup(app)
     numbering.setup(app)
     app.connect("config-inited", _add_static)
+    app.connect("config-inited", _exclude_notebook_twins)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.add_css_file("course.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -23,7 +23,8 @@ def valid() -> dict:
         "sessions": [
             {"date": "2023-02-10", "lectures": [0, 1],
              "activities": [{"title": "Course syllabus", "page": "book/syllabus"}]},
-            {"date": "2023-02-17", "lectures": [2], "tutorials": [{"title": "Experiment tracking"}]},
+            {"date": "2023-02-17", "lectures": [2], "tutorials": [{"title": "Experiment tracking"}],
+             "exercises": [{"title": "1: warm-up"}]},
         ],
         "deadlines": [
             {"id": "homework-1", "title": "Homework 1", "kind": "homework", "due": "2023-03-06 23:59",
@@ -47,6 +48,9 @@ def test_valid_data_parses() -> None:
     assert term.sessions[0].end.hour == 10 and term.sessions[0].end.minute == 30
     assert term.deadline("homework-1").introduced == "session-2023-02-10"
     assert term.sessions[1].tutorials[0].title == "Experiment tracking"
+    assert [label for label, _ in term.sessions[0].items()] == [
+        "Course syllabus", "Lecture 0: Introduction", "Lecture 1: Fundamentals"]
+    assert term.sessions[1].summary == "Lecture 2: MLP; Tutorial: Experiment tracking; Exercise 1: warm-up"
 
 
 def test_the_real_agenda_is_valid_and_its_pages_exist() -> None:

@@ -86,6 +86,9 @@ def _is_otter_init(cell: nbformat.NotebookNode) -> bool:
 def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool) -> str:
     cells = []
     for cell in nb.cells:
+        if not student and cell.cell_type == "markdown" and \
+                cell.source.strip() == "_Type your answer here, replacing this text._":
+            continue  # otter's prompt for a written answer; the solution shows the answer instead
         if _is_otter_init(cell):
             cells.append(_init_cell(name))
             continue

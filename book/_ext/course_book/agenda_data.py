@@ -24,7 +24,7 @@ TERM_KEYS = {"name": True, "slug": True, "timezone": True, "time": True, "minute
              "url": False}
 LECTURE_KEYS = {"title": True, "page": False, "code": False, "slides": False, "video": False}
 SESSION_KEYS = {"id": False, "date": True, "time": False, "minutes": False, "room": False,
-                "lectures": False, "activities": False, "tutorials": False}
+                "lectures": False, "activities": False, "tutorials": False, "exercises": False}
 ACTIVITY_KEYS = {"title": True, "page": False}
 DEADLINE_KEYS = {"id": True, "title": True, "kind": True, "due": True, "page": False,
                  "introduced": False, "hard": False, "submit": False}
@@ -66,6 +66,7 @@ class Session:
     lectures: tuple[Lecture, ...]
     activities: tuple[Link, ...]
     tutorials: tuple[Link, ...]
+    exercises: tuple[Link, ...] = ()
 
     @property
     def end(self) -> dt.datetime:
@@ -75,7 +76,14 @@ class Session:
     def summary(self) -> str:
         parts = [a.title for a in self.activities] + [lec.label for lec in self.lectures]
         parts += [f"Tutorial: {t.title}" for t in self.tutorials]
+        parts += [f"Exercise {e.title}" for e in self.exercises]
         return "; ".join(parts)
+
+    def items(self) -> list[tuple[str, str | None]]:
+        """Everything the session holds, as (label, page) in display order."""
+        return ([(a.title, a.page) for a in self.activities] + [(lec.label, lec.page) for lec in self.lectures]
+                + [(f"Tutorial: {t.title}", t.page) for t in self.tutorials]
+                + [(f"Exercise {e.title}", e.page) for e in self.exercises])
 
 
 @dataclass(frozen=True)
@@ -348,13 +356,14 @@ def _parse_sessions(raw: Any, source: str, root: Path | None, tz: ZoneInfo, defa
             session_lectures.append(lectures[n])
         activities = _links(ctx, item, "activities", root)
         tutorials = _links(ctx, item, "tutorials", root)
-        if not (session_lectures or activities or tutorials):
-            raise ctx.error("lectures", "a session needs at least one lecture, activity or tutorial")
+        exercises = _links(ctx, item, "exercises", root)
+        if not (session_lectures or activities or tutorials or exercises):
+            raise ctx.error("lectures", "a session needs at least one lecture, activity, tutorial or exercise")
         sessions.append(Session(id=sid, start=dt.datetime.combine(day, clock, tzinfo=tz),
                                 minutes=ctx.integer(item, "minutes", default_minutes, 1, 24 * 60),
                                 room=ctx.text(item, "room", default_room) or "",
                                 lectures=tuple(session_lectures), activities=activities,
-                                tutorials=tutorials))
+                                tutorials=tutorials, exercises=exercises))
     for a, b in zip(sessions, sessions[1:]):
         if b.start < a.start:
             raise AgendaError(f"{source}: sessions: '{b.id}' is listed after '{a.id}' but happens "

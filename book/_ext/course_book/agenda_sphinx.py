@@ -165,12 +165,8 @@ class AgendaTable(SphinxDirective):
     def _session_row(self, term: Term, s: Session, today: dt.date, docname: str) -> nodes.row:
         state = term.state(s.start, today)
         what = nodes.bullet_list(classes=["agenda-items"])
-        for act in s.activities:
-            what += nodes.list_item("", _para(_titled(act.title, act.page, docname)))
-        for lec in s.lectures:
-            what += nodes.list_item("", _para(_titled(lec.label, lec.page, docname)))
-        for tut in s.tutorials:
-            what += nodes.list_item("", _para(_titled(f"Tutorial: {tut.title}", tut.page, docname)))
+        for title, page in s.items():
+            what += nodes.list_item("", _para(_titled(title, page, docname)))
         material = nodes.bullet_list(classes=["agenda-items"])
         for lec in s.lectures:
             for code in lec.code:
@@ -229,10 +225,7 @@ class NextUp(SphinxDirective):
             what: list[nodes.Node | str] = [nodes.strong("", "Next session: ")]
             what.append(f"{_when(session.start, term.tz)} ({_relative_day(session.start.date(), today)}), "
                         f"{session.room}: ")
-            items = [(a.title, a.page) for a in session.activities]
-            items += [(lec.label, lec.page) for lec in session.lectures]
-            items += [(f"Tutorial: {t.title}", t.page) for t in session.tutorials]
-            for i, (title, page) in enumerate(items):
+            for i, (title, page) in enumerate(session.items()):
                 if i:
                     what.append("; ")
                 what.append(_titled(title, page, docname))

@@ -84,8 +84,7 @@ def vtimezone(tz: ZoneInfo, years: range) -> list[str]:
 
 
 def _session_event(term: Term, s: Session, stamp: str, domain: str) -> list[str]:
-    description = [f"{lec.label}" for lec in s.lectures]
-    description += [f"Tutorial: {t.title}" for t in s.tutorials]
+    description = [title for title, _ in s.items()]
     lines = ["BEGIN:VEVENT", f"UID:{term.slug}-{s.id}@{domain}", f"DTSTAMP:{stamp}",
              f"DTSTART;TZID={term.timezone}:{_local(s.start)}",
              f"DTEND;TZID={term.timezone}:{_local(s.end)}",

@@ -1,0 +1,102 @@
+"""Exercises: one source yields a student notebook (blanks, self-checks that fail until answered) and a
+worked solution whose self-checks all pass on the built site."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jupytext
+import nbclient
+import nbformat
+import pytest
+from assignments import BLANK, MARKER, assignments, drifted
+from bs4 import BeautifulSoup
+from conftest import ROOT
+
+ALL = assignments()
+IDS = [a.name for a in ALL]
+
+
+def questions(path: Path) -> list[str]:
+    return sorted(json.loads(path.read_text(encoding="utf-8"))["metadata"]["otter"]["tests"])
+
+
+def solution_lines(source: Path) -> list[str]:
+    """Code lines that occur only between in-code BEGIN/END SOLUTION markers in the source (and are
+    long enough to be telling); a line that also appears in given code is not a leak."""
+    hidden, given = [], set()
+    for cell in jupytext.read(source, fmt="md:myst").cells:
+        if cell.cell_type != "code":
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            if MARKER.match(line):
+                inside = "BEGIN" in line
+            elif inside:
+                hidden.append(line.strip())
+            else:
+                given.add(line.strip())
+    return [line for line in hidden if len(line) > 25 and not line.startswith("#") and line not in given]
+
+
+def code_of(path: Path) -> str:
+    return "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+
+
+def test_there_are_exercises() -> None:
+    assert len(ALL) >= 3, IDS
+
+
+def test_generated_notebooks_are_up_to_date() -> None:
+    assert not drifted(), "\n".join(drifted())
+
+
+@pytest.mark.parametrize("a", ALL, ids=IDS)
+def test_student_notebook_holds_no_solution(a) -> None:
+    code = code_of(a.student)
+    student_lines = {line.strip() for line in code.splitlines()}
+    leaked = [line for line in solution_lines(a.source) if line in student_lines]
+    assert not leaked, f"{a.student.relative_to(ROOT)} contains solution lines: {leaked[:3]}"
+    assert BLANK in code
+    assert "BEGIN SOLUTION" not in code and "BEGIN SOLUTION" not in code_of(a.solution)
+    assert json.loads(a.student.read_text(encoding="utf-8"))["metadata"]["mystnb"] == {"execution_mode": "off"}
+
+
+@pytest.mark.parametrize("a", ALL, ids=IDS)
+def test_blank_student_notebook_fails_its_self_checks(a, tmp_path: Path) -> None:
+    """Run the untouched student notebook: no question may pass, and the blanks say what to do."""
+    nb = nbformat.read(a.student, as_version=4)
+    (tmp_path / a.student.name).write_text(a.student.read_text(encoding="utf-8"), encoding="utf-8")
+    for extra in a.student.parent.glob("*.pt"):  # files the notebook loads from its folder
+        (tmp_path / extra.name).write_bytes(extra.read_bytes())
+    nbclient.NotebookClient(nb, resources={"metadata": {"path": str(tmp_path)}}, allow_errors=True,
+                            timeout=300).execute()
+    results = {}
+    for cell in nb.cells:
+        match = re.fullmatch(r'grader\.check\("(\w+)"\)', cell.source.strip()) if cell.cell_type == "code" else None
+        if match:
+            text = " ".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") + o.get("evalue", "")
+                            for o in cell.outputs)
+            results[match[1]] = text
+    assert sorted(results) == questions(a.student)
+    passed = [q for q, text in results.items() if "All test cases passed" in text]
+    assert not passed, f"questions passing on a blank notebook: {passed}"
+    errors = [o.get("evalue", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.get("output_type") == "error"]
+    assert "your code here" in errors
+
+
+@pytest.mark.parametrize("a", ALL, ids=IDS)
+def test_solution_page_passes_every_self_check(site: Path, a) -> None:
+    page = site / a.solution.relative_to(ROOT).with_suffix(".html")
+    text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
+    for q in questions(a.solution):
+        assert re.search(rf"\b{q}\s+passed!", text), f"{page.name}: {q} did not pass"
+
+
+@pytest.mark.parametrize("a", ALL, ids=IDS)
+def test_exercise_pages_exist(site: Path, a) -> None:
+    student_page = site / a.student.relative_to(ROOT).with_suffix(".html")
+    assert student_page.is_file() and (site / a.solution.relative_to(ROOT).with_suffix(".html")).is_file()
+    assert "your code here" in student_page.read_text(encoding="utf-8")

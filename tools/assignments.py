@@ -100,6 +100,10 @@ def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool) -> str:
             cell.source = "\n".join(lines)
             cell.outputs, cell.execution_count = [], None
         cells.append(cell)
+    # otter puts its set-up cell first; the title reads better above it.
+    if len(cells) > 1 and _is_otter_init(cells[0]) and cells[1].cell_type == "markdown" \
+            and cells[1].source.startswith("# "):
+        cells[0], cells[1] = cells[1], cells[0]
     if not student:
         for cell in cells:
             if cell.cell_type == "markdown" and cell.source.startswith("# "):

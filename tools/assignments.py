@@ -14,16 +14,18 @@ date (tests/test_assignments.py does the same).
 """
 from __future__ import annotations
 
-import argparse
 import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
 import nbformat
+
+import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 OTTER_VERSION = "7.0.0"
@@ -128,35 +130,19 @@ def render(assignment: Assignment) -> tuple[str, str]:
     return _finish(student, assignment.name, student=True), _finish(solution, assignment.name, student=False)
 
 
-def drifted(root: Path = ROOT) -> list[str]:
-    problems = []
+def outputs(root: Path = ROOT) -> Iterator[generated.Output]:
     for a in assignments(root):
         student, solution = render(a)
-        for path, text in ((a.student, student), (a.solution, solution)):
-            if not path.is_file():
-                problems.append(f"{path.relative_to(root)}: missing (run `make notebooks`)")
-            elif path.read_text(encoding="utf-8") != text:
-                problems.append(f"{path.relative_to(root)}: out of date with {a.source.relative_to(root)} "
-                                "(run `make notebooks`)")
-    return problems
+        yield a.student, a.source, student
+        yield a.solution, a.source, solution
+
+
+def drifted(root: Path = ROOT) -> list[str]:
+    return generated.drift(outputs(root), root)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="report drift, write nothing")
-    args = parser.parse_args()
-    if args.check:
-        problems = drifted()
-        print("\n".join(problems) or "all exercise notebooks are up to date")
-        return 1 if problems else 0
-    for a in assignments():
-        student, solution = render(a)
-        for path, text in ((a.student, student), (a.solution, solution)):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not path.is_file() or path.read_text(encoding="utf-8") != text:
-                path.write_text(text, encoding="utf-8")
-                print(f"wrote {path.relative_to(ROOT)}")
-    return 0
+    return generated.main(__doc__, outputs, ROOT, "all exercise notebooks are up to date")
 
 
 if __name__ == "__main__":

@@ -6,13 +6,15 @@ missing or differ (the test suite uses the same functions).
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import jupytext
 import nbformat
 import yaml
+
+import generated
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,34 +77,18 @@ def expected_ipynb(path: Path) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
+def outputs(root: Path = ROOT) -> Iterator[generated.Output]:
+    for md in notebooks(root):
+        yield twin(md), md, expected_ipynb(md)
+
+
 def drifted(root: Path = ROOT) -> list[str]:
     """Notebooks whose twin is missing or out of date, as 'path: problem' lines."""
-    problems = []
-    for md in notebooks(root):
-        ipynb = twin(md)
-        rel = ipynb.relative_to(root)
-        if not ipynb.is_file():
-            problems.append(f"{rel}: missing (run `make notebooks`)")
-        elif ipynb.read_text(encoding="utf-8") != expected_ipynb(md):
-            problems.append(f"{rel}: differs from {md.relative_to(root)} (run `make notebooks`)")
-    return problems
+    return generated.drift(outputs(root), root)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="report drift, write nothing")
-    args = parser.parse_args()
-    if args.check:
-        problems = drifted()
-        print("\n".join(problems) or "all notebook twins are in sync")
-        return 1 if problems else 0
-    for md in notebooks():
-        text = expected_ipynb(md)
-        ipynb = twin(md)
-        if not ipynb.is_file() or ipynb.read_text(encoding="utf-8") != text:
-            ipynb.write_text(text, encoding="utf-8")
-            print(f"wrote {ipynb.relative_to(ROOT)}")
-    return 0
+    return generated.main(__doc__, outputs, ROOT, "all notebook twins are in sync")
 
 
 if __name__ == "__main__":

@@ -10,18 +10,22 @@ BIN := $(VENV)/bin
 # -W: warnings are errors; -n: nitpicky (every reference must resolve); --keep-going: report them all.
 JB_FLAGS ?= -W -n --keep-going
 STAMPS := $(VENV)/.stamps
+# Gradescope archives of the homeworks (hidden tests inside): next to the site, never in it.
+AUTOGRADERS = $(BIN)/python tools/assignments.py --autograder _build/autograder
 
-.PHONY: book build test pytest notebooks serve assets deps test-deps clean help
+.PHONY: book build test pytest notebooks serve live assets deps test-deps live-deps clean help
 
 help:
 	@echo "make book       install what the build needs (first time) and build the site into _build/html"
 	@echo "make test       install test tools, build the site without network access, run all tests"
 	@echo "make notebooks  regenerate generated notebooks: .ipynb twins of MyST pages, exercise student/solution notebooks"
 	@echo "make serve      preview the built site on http://127.0.0.1:8000"
+	@echo "make live       build and serve the site with Live Code connected to a local Jupyter server"
 	@echo "make clean      remove _build (the execution cache too)"
 
 book: deps
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(AUTOGRADERS)
 	@echo
 	@echo "Built. Preview with:  $(BIN)/python -m http.server -d _build/html 8000"
 	@echo "then open http://127.0.0.1:8000 (or open _build/html/index.html directly)."
@@ -29,6 +33,7 @@ book: deps
 # The build itself without the dependency check (what CI and the tests use once deps are in place).
 build:
 	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(AUTOGRADERS)
 
 deps: $(STAMPS)/build assets
 
@@ -39,7 +44,7 @@ $(STAMPS)/build: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	mkdir -p $(STAMPS) && touch $@
 
-assets: node_modules/.package-lock.json
+assets: node_modules/.package-lock.json node_modules/thebe/.course-integrity
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: installing Debian's nodejs and npm"; \
@@ -47,9 +52,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 	  { echo "error: npm is needed to install MathJax (package.json); install Node.js and npm"; exit 1; }; }
 	npm ci --no-audit --no-fund --loglevel=error
 
+# thebe (Live Code) comes from npm's tarball, checked against the integrity pinned in package.json.
+node_modules/thebe/.course-integrity: package.json node_modules/.package-lock.json tools/vendor_thebe.py
+	$(PYTHON) tools/vendor_thebe.py
+
 test-deps: deps $(STAMPS)/test
 
-$(STAMPS)/test: requirements-test.txt $(STAMPS)/build
+$(STAMPS)/test: requirements-test.txt requirements-live.txt $(STAMPS)/build
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
 	bash tools/install-chromium.sh
 	touch $@
@@ -58,6 +67,7 @@ $(STAMPS)/test: requirements-test.txt $(STAMPS)/build
 # proves that building needs no network; elsewhere it runs normally.
 test: test-deps
 	bash tools/offline.sh $(BIN)/jupyter-book build . $(JB_FLAGS)
+	bash tools/offline.sh $(AUTOGRADERS)
 	$(BIN)/python -m pytest tests
 
 pytest:
@@ -70,6 +80,19 @@ notebooks: deps
 
 serve:
 	$(BIN)/python -m http.server -d _build/html --bind 127.0.0.1 8000
+
+# Live Code against a Jupyter server on this machine: try every cell of every page in the browser.
+# LIVE_PORT serves the site, KERNEL_PORT the Jupyter server; Ctrl-C stops both.
+LIVE_PORT ?= 8000
+KERNEL_PORT ?= 8888
+live: live-deps
+	$(BIN)/python tools/live.py --site-port $(LIVE_PORT) --kernel-port $(KERNEL_PORT) -- $(JB_FLAGS)
+
+live-deps: deps $(STAMPS)/live
+
+$(STAMPS)/live: requirements-live.txt $(STAMPS)/build
+	$(BIN)/python -m pip install --quiet -r requirements-live.txt
+	touch $@
 
 clean:
 	rm -rf _build

@@ -46,6 +46,7 @@ extensions = ["course_book"]
 course_agenda_file = "agenda.yml"
 course_agenda_page = "agenda"
 course_vendor_mathjax = False
+course_vendor_thebe = False
 nitpicky = True
 """
 

@@ -5,6 +5,8 @@
 - :mod:`.exec_stats`: notebook run times for the budget tests.
 - :mod:`.vendor_assets`: MathJax served from the site.
 - :mod:`.numbering`: figures and equations numbered from 1 on each page.
+- :mod:`.solutions`: solution pages published only after their deadline.
+- :mod:`.live_code`: thebe served from the site, connected to Binder or a chosen Jupyter server.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from . import agenda_sphinx, exec_stats, numbering, plotly_embed, vendor_assets
+from . import agenda_sphinx, exec_stats, live_code, numbering, plotly_embed, solutions, vendor_assets
 
 STATIC = Path(__file__).parent / "static"
 
@@ -52,10 +54,12 @@ def _dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict
 
 def setup(app: Sphinx) -> dict[str, Any]:
     agenda_sphinx.setup(app)
+    solutions.setup(app)
     plotly_embed.setup(app)
     exec_stats.setup(app)
     vendor_assets.setup(app)
     numbering.setup(app)
+    live_code.setup(app)
     app.connect("config-inited", _add_static)
     app.connect("config-inited", _exclude_notebook_twins)
     app.connect("html-page-context", _dedupe_scripts, priority=900)

@@ -27,7 +27,7 @@ SESSION_KEYS = {"id": False, "date": True, "time": False, "minutes": False, "roo
                 "lectures": False, "activities": False, "tutorials": False, "exercises": False}
 ACTIVITY_KEYS = {"title": True, "page": False}
 DEADLINE_KEYS = {"id": True, "title": True, "kind": True, "due": True, "page": False,
-                 "introduced": False, "hard": False, "submit": False}
+                 "introduced": False, "hard": False, "submit": False, "solution": False}
 TOP_KEYS = {"term": True, "lectures": True, "sessions": True, "deadlines": True}
 
 
@@ -96,6 +96,14 @@ class Deadline:
     introduced: str | None  # id of the session that introduces it
     hard: bool
     submit: str | None
+    solution: str | None = None  # page published only once the deadline has passed
+
+    def release_date(self, tz: ZoneInfo) -> dt.date:
+        """The first build date on which the solution is published: the day after the due day."""
+        return self.due.astimezone(tz).date() + dt.timedelta(days=1)
+
+    def released(self, today: dt.date, tz: ZoneInfo) -> bool:
+        return today >= self.release_date(tz)
 
 
 @dataclass(frozen=True)
@@ -404,9 +412,16 @@ def _parse_deadlines(raw: Any, source: str, root: Path | None, tz: ZoneInfo,
         hard = item.get("hard", False)
         if not isinstance(hard, bool):
             raise ctx.error("hard", f"expected true or false, got {hard!r}")
+        page, solution = ctx.page(item, "page", root), ctx.page(item, "solution", root)
+        if solution is not None and page is None:
+            raise ctx.error("solution", "a solution needs the deadline's 'page' too (the page that "
+                                        "announces when the solution is published)")
+        if solution is not None and solution == page:
+            raise ctx.error("solution", f"'{solution}' is the deadline's own page; the solution must be "
+                                        "a separate page")
         deadlines.append(Deadline(id=did, title=ctx.text(item, "title") or "", kind=kind, due=due,
-                                  page=ctx.page(item, "page", root), introduced=introduced,
-                                  hard=hard, submit=ctx.text(item, "submit")))
+                                  page=page, introduced=introduced, hard=hard,
+                                  submit=ctx.text(item, "submit"), solution=solution))
     return tuple(sorted(deadlines, key=lambda d: (d.due, d.id)))
 
 
@@ -445,6 +460,11 @@ def chronological(term: Term) -> Iterable[Session | Deadline]:
     return [item for _, _, item in sorted(items, key=lambda t: (t[0], t[1]))]
 
 
+def format_day(day: dt.date) -> str:
+    """'Tuesday 7 March 2023'."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 def format_due(deadline: Deadline, tz: ZoneInfo) -> str:
     """'Monday 6 March 2023, 23:59 (Europe/Brussels)'."""
     local = deadline.due.astimezone(tz)
@@ -452,4 +472,4 @@ def format_due(deadline: Deadline, tz: ZoneInfo) -> str:
 
 
 __all__ = ["AgendaError", "Deadline", "Lecture", "Link", "Session", "Term", "build_date",
-           "chronological", "format_due", "load_agenda", "parse_agenda"]
+           "chronological", "format_day", "format_due", "load_agenda", "parse_agenda"]

@@ -1,0 +1,129 @@
+"""Solutions published only after their deadline.
+
+A deadline in ``book/agenda.yml`` may name a ``solution`` page next to its ``page``. Until the build
+date (``COURSE_TODAY``, else today) reaches the day after the due day:
+
+- the solution page is built from a short notice instead of its source (``source-read``), so no
+  solution text reaches the HTML, the search index or the downloadable notebook; the page keeps no
+  copy of its source, no download and no launch buttons;
+- the deadline's page carries a box saying when the solution will appear.
+
+From that day on, the solution page is the executed solution and the box links to it. Both pages are
+re-read on every build, so the daily scheduled build publishes a solution without anyone acting.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+from sphinx import addnodes
+from sphinx.application import Sphinx
+from sphinx.environment import BuildEnvironment
+
+from .agenda_data import Deadline, Term, format_day, format_due
+
+
+def _term(app: Sphinx) -> Term:
+    return app.course_term  # type: ignore[attr-defined]
+
+
+def _with_solutions(app: Sphinx) -> list[Deadline]:
+    return [d for d in _term(app).deadlines if d.solution]
+
+
+def unreleased(app: Sphinx) -> dict[str, Deadline]:
+    """Solution docname -> its deadline, for solutions not yet published at the build date."""
+    term, today = _term(app), app.course_today  # type: ignore[attr-defined]
+    return {d.solution: d for d in _with_solutions(app) if not d.released(today, term.tz)}
+
+
+def notice_markdown(deadline: Deadline, term: Term) -> str:
+    release = format_day(deadline.release_date(term.tz))
+    return (f"# {deadline.title} (solution)\n\n"
+            f"```{{note}}\nThe worked solution is published on this page after the deadline: "
+            f"on {release}. The deadline is {format_due(deadline, term.tz)}; see "
+            f"{{doc}}`the assignment </{deadline.page}>`.\n```\n")
+
+
+def notice_notebook(deadline: Deadline, term: Term) -> str:
+    """The stand-in for an unreleased solution notebook: one markdown cell, nothing to execute."""
+    notebook = {"cells": [{"cell_type": "markdown", "id": "notice", "metadata": {},
+                           "source": notice_markdown(deadline, term)}],
+                "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                            "name": "python3"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(notebook, indent=1)
+
+
+def hide_unreleased(app: Sphinx, docname: str, source: list[str]) -> None:
+    deadline = unreleased(app).get(docname)
+    if deadline is None:
+        return
+    path = Path(app.env.doc2path(docname))
+    term = _term(app)
+    source[0] = notice_notebook(deadline, term) if path.suffix == ".ipynb" else notice_markdown(deadline, term)
+
+
+def always_reread(app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set) -> list[str]:
+    """Release depends on the date, not on the files: re-read solutions and their assignments."""
+    docs = {d.solution for d in _with_solutions(app)} | {d.page for d in _with_solutions(app)}
+    return sorted(doc for doc in docs if doc in env.found_docs and doc not in removed)
+
+
+def status_box(app: Sphinx, doctree: nodes.document) -> None:
+    """On an assignment page: its deadline, how to submit, and when its solution appears (or a link)."""
+    docname = app.env.docname
+    term, today = _term(app), app.course_today  # type: ignore[attr-defined]
+    for deadline in _with_solutions(app):
+        if deadline.page != docname:
+            continue
+        passed = today > deadline.due.astimezone(term.tz).date()
+        box = nodes.admonition(classes=["course-deadline", "course-solution-status",
+                                        "note" if passed else "important"])
+        box += nodes.title("", "Deadline" + (" (passed)" if passed else ""))
+        due = nodes.paragraph()
+        due += [nodes.strong("", "Due: "), nodes.Text(format_due(deadline, term.tz)
+                                                     + (", a hard deadline." if deadline.hard else "."))]
+        box += due
+        if deadline.submit:
+            submit = nodes.paragraph()
+            submit += [nodes.strong("", "Submit: "), nodes.Text(deadline.submit + ".")]
+            box += submit
+        para = nodes.paragraph()
+        para += nodes.strong("", "Solution: ")
+        if deadline.released(today, term.tz):
+            ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget="/" + deadline.solution,
+                                        refexplicit=True, refwarn=True, refdoc=docname)
+            ref += nodes.inline("", "the worked solution")
+            para += [ref, nodes.Text(" is published.")]
+        else:
+            para += nodes.Text(f"the worked solution will be published on this site after the deadline, "
+                               f"on {format_day(deadline.release_date(term.tz))}.")
+        box += para
+        section = next(iter(doctree.findall(nodes.section)), None)
+        if section is None:
+            doctree.insert(0, box)
+        else:
+            title = next((i for i, child in enumerate(section.children) if isinstance(child, nodes.title)), -1)
+            section.insert(title + 1, box)
+
+
+def strip_unreleased_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
+                          doctree: Any) -> None:
+    """No source copy, download or launch buttons on a solution page that is only a notice.
+
+    Runs before sphinx-book-theme builds its header buttons (priority 501)."""
+    if pagename not in unreleased(app):
+        return
+    context["sourcename"] = ""
+    context["page_source_suffix"] = ".md"
+    app.env.metadata.get(pagename, {}).pop("kernelspec", None)
+
+
+def setup(app: Sphinx) -> None:
+    app.connect("source-read", hide_unreleased)
+    app.connect("env-get-outdated", always_reread)
+    app.connect("doctree-read", status_box)
+    app.connect("html-page-context", strip_unreleased_page, priority=400)

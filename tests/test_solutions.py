@@ -1,0 +1,142 @@
+"""Solutions published only after their deadline: the agenda rule, and a real Sphinx + myst-nb build
+of a small book at several injected dates (the solution page, the assignment's box, the search index,
+the copied sources)."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from course_book.agenda_data import AgendaError, parse_agenda
+
+TERM = {"name": "T", "slug": "t", "timezone": "Europe/Brussels", "time": "08:30", "minutes": 60, "room": "R"}
+SECRET = "zebracorn_secret_answer"  # appears only in the solution notebook
+
+
+def _agenda(deadline: dict) -> dict:
+    return {"term": TERM, "lectures": {0: {"title": "Intro"}}, "sessions": [{"date": "2023-02-10", "lectures": [0]}],
+            "deadlines": [{"id": "homework-1", "title": "Homework 1", "kind": "homework",
+                           "due": "2023-03-06 23:59", **deadline}]}
+
+
+@pytest.mark.parametrize(("today", "released"), [
+    ("2023-02-01", False), ("2023-03-06", False), ("2023-03-07", True), ("2024-01-01", True)])
+def test_release_rule(today: str, released: bool) -> None:
+    term = parse_agenda(_agenda({"page": "hw", "solution": "hw-solution"}))
+    deadline = term.deadline("homework-1")
+    assert deadline.release_date(term.tz) == dt.date(2023, 3, 7)
+    assert deadline.released(dt.date.fromisoformat(today), term.tz) is released
+
+
+def test_solution_needs_its_assignment_page() -> None:
+    with pytest.raises(AgendaError, match=r"deadlines\[0\] \(homework-1\): field 'solution': a solution "
+                                          r"needs the deadline's 'page'"):
+        parse_agenda(_agenda({"solution": "hw-solution"}))
+
+
+def test_solution_page_must_exist(tmp_path: Path) -> None:
+    (tmp_path / "hw.md").write_text("# HW\n")
+    with pytest.raises(AgendaError, match=r"field 'solution': page 'hw-solution' does not exist"):
+        parse_agenda(_agenda({"page": "hw", "solution": "hw-solution"}), root=tmp_path)
+
+
+def _notebook(*cells: tuple[str, str]) -> str:
+    return json.dumps({"cells": [{"cell_type": kind, "metadata": {}, "source": text,
+                                  **({"outputs": [], "execution_count": None} if kind == "code" else {})}
+                                 for kind, text in cells],
+                       "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                                   "name": "python3"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+AGENDA = """\
+term: {name: T, slug: t, timezone: Europe/Brussels, time: "08:30", minutes: 60, room: R}
+lectures: {0: {title: Intro}}
+sessions: [{date: 2023-02-10, lectures: [0]}]
+deadlines:
+  - {id: homework-1, title: "Homework 1", kind: homework, due: "2023-03-06 23:59",
+     page: hw, solution: solutions/hw, submit: Gradescope}
+"""
+
+CONF = f"""\
+import sys
+sys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})
+extensions = ["myst_nb", "course_book"]
+course_agenda_file = "agenda.yml"
+course_agenda_page = "index"
+course_vendor_mathjax = False
+course_vendor_thebe = False
+nb_execution_mode = "off"
+nitpicky = True
+html_theme = "sphinx_book_theme"
+html_theme_options = {{"launch_buttons": {{"colab_url": "https://colab.research.google.com"}},
+                       "repository_url": "https://github.com/example/course"}}
+"""
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("solutions") / "src"
+    (src / "solutions").mkdir(parents=True)
+    (src / "conf.py").write_text(CONF)
+    (src / "agenda.yml").write_text(AGENDA)
+    (src / "index.md").write_text("# Home\n\n```{toctree}\nhw\nsolutions/hw\n```\n")
+    (src / "hw.ipynb").write_text(_notebook(("markdown", "# Homework 1\n\nFill in the blanks."),
+                                            ("code", "answer = ...")))
+    (src / "solutions" / "hw.ipynb").write_text(_notebook(
+        ("markdown", "# Homework 1 (solution)"), ("code", f"{SECRET} = 42"),
+        ("markdown", f"**Answer.** The {SECRET} explains it.")))
+    return src
+
+
+def _build(src: Path, today: str) -> Path:
+    out = src.parent / f"html-{today}"
+    result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(out)],
+                            env={**os.environ, "COURSE_TODAY": today}, capture_output=True, text=True,
+                            timeout=180)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def _site_text(out: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in out.rglob("*")
+                     if p.is_file() and p.suffix in {".html", ".js", ".ipynb", ".txt", ".md", ".json"})
+
+
+@pytest.mark.parametrize("today", ["2023-02-20", "2023-03-06"])
+def test_before_release_nothing_of_the_solution_is_published(book: Path, today: str) -> None:
+    out = _build(book, today)
+    assert SECRET not in _site_text(out), "solution text reached the built site before the deadline"
+    page = (out / "solutions" / "hw.html").read_text()
+    assert "published on this page after the deadline: on Tuesday 7 March 2023" in page
+    assert not (out / "_sources" / "solutions" / "hw.ipynb").exists()
+    assert "colab.research.google.com" not in page, "launch buttons on an unreleased solution"
+    hw = (out / "hw.html").read_text()
+    assert "will be published on this site after the deadline, on Tuesday 7 March 2023" in hw
+    assert "Monday 6 March 2023, 23:59 (Europe/Brussels)" in hw and "Gradescope" in hw
+
+
+@pytest.mark.parametrize("today", ["2023-03-07", "2023-06-01"])
+def test_after_release_the_solution_is_published(book: Path, today: str) -> None:
+    out = _build(book, today)
+    page = (out / "solutions" / "hw.html").read_text()
+    assert SECRET in page
+    hw = (out / "hw.html").read_text()
+    assert 'href="solutions/hw.html"' in hw and "the worked solution" in hw
+
+
+def test_a_date_change_alone_releases_the_solution(book: Path, tmp_path: Path) -> None:
+    """The same output directory rebuilt with only COURSE_TODAY changed: what the daily build does."""
+    out = tmp_path / "html"
+    for today, published in [("2023-03-01", False), ("2023-03-08", True), ("2023-03-02", False)]:
+        result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(book), str(out)],
+                                env={**os.environ, "COURSE_TODAY": today}, capture_output=True, text=True,
+                                timeout=180)
+        assert result.returncode == 0, result.stderr
+        assert (SECRET in (out / "solutions" / "hw.html").read_text()) is published, today

@@ -1,20 +1,27 @@
-"""Turn one exercise source into a student notebook and a worked solution, with otter-grader.
+"""Turn one exercise or homework source into a student notebook and a worked solution, with otter-grader.
 
-A source (``code/exercises/source/<name>.md``) is a MyST notebook in otter-grader's assignment format:
-questions, solutions between ``# BEGIN SOLUTION`` / ``# END SOLUTION`` and self-check tests. This
-script runs ``otter assign`` on it and writes
+A source (``code/exercises/source/<name>.md`` or ``homeworks/source/<name>.md``) is a MyST notebook in
+otter-grader's assignment format: questions, solutions between ``# BEGIN SOLUTION`` / ``# END SOLUTION``,
+public self-check tests and, for homeworks, hidden tests. This script runs ``otter assign`` on it and
+writes, beside the ``source`` folder,
 
-- ``code/exercises/<name>.ipynb``: the student notebook. Solutions are replaced by blanks that raise
-  "your code here", each question ends with ``grader.check("qN")``, and the first cell installs
-  otter-grader where it is missing (Colab). Not executed on the site.
-- ``code/exercises/solutions/<name>.ipynb``: the solution with its self-checks, executed at build.
+- ``<name>.ipynb``: the student notebook. Solutions are replaced by blanks that raise "your code
+  here", each question ends with ``grader.check("qN")`` (public tests only), and the first cell
+  installs otter-grader where it is missing (Colab). A homework also gets its deadline and how to
+  submit, from ``book/agenda.yml``. Not executed on the site.
+- ``solutions/<name>.ipynb``: the solution with its public self-checks, executed at build. Hidden
+  tests are never written here. A homework's solution page is published only after its deadline
+  (see ``book/_ext/course_book/solutions.py``).
 
 ``python tools/assignments.py`` rewrites them; ``--check`` reports the ones that are missing or out of
-date (tests/test_assignments.py does the same).
+date (tests/test_assignments.py does the same). ``--autograder DIR`` writes each homework's
+Gradescope archive ``DIR/<name>.zip`` (hidden tests and points included); ``make book`` puts them in
+``_build/autograder/``, outside the published site.
 """
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,9 +35,17 @@ import nbformat
 import generated
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+from course_book.agenda_data import Term, format_due, load_agenda  # noqa: E402
+
+# What Gradescope's autograder image installs before grading a homework (pins from requirements.txt).
+AUTOGRADER_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "scikit-learn", "pillow", "pandas")
 OTTER_VERSION = "7.0.0"
 BLANK = "raise NotImplementedError(\"your code here\")"
 MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
+
+
+SOURCE_FOLDERS = {"exercise": Path("code/exercises/source"), "homework": Path("homeworks/source")}
 
 
 @dataclass(frozen=True)
@@ -38,25 +53,53 @@ class Assignment:
     source: Path
     student: Path
     solution: Path
+    kind: str = "exercise"
 
     @property
     def name(self) -> str:
         return self.source.stem
 
+    def docname(self, root: Path = ROOT) -> str:
+        return self.student.relative_to(root).with_suffix("").as_posix()
+
 
 def assignments(root: Path = ROOT) -> list[Assignment]:
-    """Every exercise source and where its two notebooks go."""
+    """Every exercise and homework source and where its two notebooks go."""
     found = []
-    for source in sorted((root / "code" / "exercises" / "source").glob("*.md")):
-        folder = source.parent.parent
-        found.append(Assignment(source, folder / f"{source.stem}.ipynb",
-                                folder / "solutions" / f"{source.stem}.ipynb"))
+    for kind, folder in SOURCE_FOLDERS.items():
+        for source in sorted((root / folder).glob("*.md")):
+            parent = source.parent.parent
+            found.append(Assignment(source, parent / f"{source.stem}.ipynb",
+                                    parent / "solutions" / f"{source.stem}.ipynb", kind))
     return found
 
 
+def autograder_requirements(root: Path = ROOT) -> str:
+    """requirements.txt for Gradescope: the course's pins of what homeworks import, torch from the CPU index."""
+    pins = {}
+    for line in (root / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        name, sep, version = line.strip().partition("==")
+        if sep:
+            pins[name.lower()] = f"{name}=={version}"
+    missing = [p for p in AUTOGRADER_PACKAGES if p not in pins]
+    if missing:
+        raise RuntimeError(f"requirements.txt pins none of {missing}; the autograder needs them")
+    return ("--extra-index-url https://download.pytorch.org/whl/cpu\n"
+            + "\n".join(pins[p] for p in AUTOGRADER_PACKAGES) + "\n")
+
+
 def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
-    """``otter assign`` the source; returns (student, solution) notebooks as otter wrote them."""
+    """``otter assign`` the source in ``workdir``; returns (student, solution) notebooks as otter wrote
+    them. The Gradescope archive is left in ``workdir/dist/autograder``."""
     nb = jupytext.read(assignment.source, fmt="md:myst")
+    if assignment.kind == "homework":
+        requirements = workdir / "autograder-requirements.txt"
+        requirements.write_text(autograder_requirements(), encoding="utf-8")
+        config = nb.cells[0]
+        if config.cell_type != "raw" or "# ASSIGNMENT CONFIG" not in config.source:
+            raise RuntimeError(f"{assignment.source.relative_to(ROOT)}: the first cell must be the raw "
+                               "'# ASSIGNMENT CONFIG' cell")
+        config.source = config.source.rstrip() + f"\nrequirements: {requirements.name}\n"
     master = workdir / f"{assignment.name}.ipynb"
     nbformat.write(nb, master)
     otter = Path(sys.executable).with_name("otter")
@@ -67,12 +110,34 @@ def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookN
                            f"{result.stdout}\n{result.stderr}")
     student = nbformat.read(workdir / "dist" / "student" / master.name, as_version=4)
     solution = nbformat.read(workdir / "dist" / "autograder" / master.name, as_version=4)
+    # The autograder copy carries every test; published notebooks keep the public ones only.
+    if "otter" in student.metadata:
+        solution.metadata["otter"] = student.metadata["otter"]
     return student, solution
+
+
+def deadline_cell(assignment: Assignment, term: Term) -> nbformat.NotebookNode:
+    """Deadline and submission, from the agenda, for the downloaded notebook. The site shows the same
+    facts in a box kept current by the build, so the cell is removed from the page (tag)."""
+    docname = assignment.docname()
+    matches = [d for d in term.deadlines if d.page == docname]
+    if len(matches) != 1:
+        raise RuntimeError(f"book/agenda.yml: expected one deadline with 'page: {docname}' for "
+                           f"{assignment.source.relative_to(ROOT)}, found {len(matches)}")
+    d = matches[0]
+    lines = [f"**Deadline:** {format_due(d, term.tz)}" + (" (hard deadline)." if d.hard else "."),
+             f"**Submit:** {d.submit}." if d.submit else "",
+             f"Submit this notebook under its name, `{assignment.name}.ipynb`, after *Restart & Run All*: "
+             "the autograder runs it from top to bottom, then grades it with the public checks you see "
+             "here and further hidden tests; written answers are graded by hand."]
+    cell = nbformat.v4.new_markdown_cell("\n\n".join(line for line in lines if line))
+    cell.metadata["tags"] = ["remove-cell"]
+    return cell
 
 
 def _init_cell(name: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(
-        "# Self-checks: `grader.check(\"q1\")` runs the tests of question 1 (package otter-grader).\n"
+        "# Self-checks: `grader.check(\"q1\")` runs the public checks of question 1 (package otter-grader).\n"
         "try:\n"
         "    import otter\n"
         "except ImportError:  # e.g. on Colab\n"
@@ -85,7 +150,8 @@ def _is_otter_init(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and "otter.Notebook(" in cell.source
 
 
-def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool) -> str:
+def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool,
+            deadline: nbformat.NotebookNode | None = None) -> str:
     cells = []
     for cell in nb.cells:
         if not student and cell.cell_type == "markdown" and \
@@ -106,6 +172,9 @@ def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool) -> str:
     if len(cells) > 1 and _is_otter_init(cells[0]) and cells[1].cell_type == "markdown" \
             and cells[1].source.startswith("# "):
         cells[0], cells[1] = cells[1], cells[0]
+    if deadline is not None:
+        title = next((i for i, c in enumerate(cells) if c.cell_type == "markdown" and c.source.startswith("# ")), 0)
+        cells.insert(title + 1, deadline)
     if not student:
         for cell in cells:
             if cell.cell_type == "markdown" and cell.source.startswith("# "):
@@ -123,11 +192,33 @@ def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def render(assignment: Assignment) -> tuple[str, str]:
+def render(assignment: Assignment, term: Term | None = None) -> tuple[str, str]:
     """The (student, solution) notebook texts the source yields."""
     with tempfile.TemporaryDirectory() as tmp:
         student, solution = run_otter(assignment, Path(tmp))
-    return _finish(student, assignment.name, student=True), _finish(solution, assignment.name, student=False)
+    deadline = None
+    if assignment.kind == "homework":
+        # root=None: the student notebook this writes is the page the agenda names; it may not exist yet.
+        term = term or load_agenda(ROOT / "book" / "agenda.yml", root=None, source="book/agenda.yml")
+        deadline = deadline_cell(assignment, term)
+    return (_finish(student, assignment.name, student=True, deadline=deadline),
+            _finish(solution, assignment.name, student=False))
+
+
+def write_autograders(target: Path, root: Path = ROOT) -> list[Path]:
+    """Each homework's Gradescope archive as ``target/<name>.zip``."""
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for a in assignments(root):
+        if a.kind != "homework":
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            run_otter(a, Path(tmp))
+            zips = sorted((Path(tmp) / "dist" / "autograder").glob("*.zip"))
+            if len(zips) != 1:
+                raise RuntimeError(f"{a.source.relative_to(root)}: otter assign wrote {len(zips)} archives")
+            written.append(Path(shutil.copyfile(zips[0], target / f"{a.name}.zip")))
+    return written
 
 
 def outputs(root: Path = ROOT) -> Iterator[generated.Output]:
@@ -142,7 +233,11 @@ def drifted(root: Path = ROOT) -> list[str]:
 
 
 def main() -> int:
-    return generated.main(__doc__, outputs, ROOT, "all exercise notebooks are up to date")
+    if len(sys.argv) == 3 and sys.argv[1] == "--autograder":
+        for path in write_autograders(Path(sys.argv[2]).resolve()):
+            print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+        return 0
+    return generated.main(__doc__, outputs, ROOT, "all exercise and homework notebooks are up to date")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,241 @@
+"""Homeworks: the Gradescope archives grade the solution, a blank and a public-checks-only notebook
+as they should (with otter's own runner, offline), and neither the site as published today nor the
+site as built before the deadlines gives away hidden tests or (before release) solutions."""
+from __future__ import annotations
+
+import html
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+from conftest import ROOT, SITE, Variant
+
+from assignments import Assignment, assignments
+
+HOMEWORKS = [a for a in assignments() if a.kind == "homework"]
+AUTOGRADERS = ROOT / "_build" / "autograder"
+FIXTURES = Path(__file__).parent / "fixtures"
+OTTER = Path(sys.executable).with_name("otter")
+SCANNED = {".html", ".txt", ".js", ".ipynb", ".json", ".md", ".py"}
+
+
+def test_there_are_two_homeworks() -> None:
+    assert [a.name for a in HOMEWORKS] == ["homework1", "homework2"]
+
+
+# --------------------------------------------------------------------------- autograder outcomes
+
+
+@dataclass(frozen=True)
+class Graded:
+    score: float
+    possible: float
+    seconds: float
+    tests: dict[str, float]
+    public_passed: bool
+
+
+def grade(assignment: Assignment, notebook: nbformat.NotebookNode, workdir: Path) -> Graded:
+    """Run the Gradescope archive on a submission, as Gradescope would but locally (``otter run``)."""
+    archive = AUTOGRADERS / f"{assignment.name}.zip"
+    assert archive.is_file(), f"{archive} is missing: `make book` (tools/assignments.py --autograder) writes it"
+    workdir.mkdir(parents=True, exist_ok=True)
+    submission = workdir / f"{assignment.name}.ipynb"  # Gradescope keeps the student's file name
+    nbformat.write(notebook, submission)
+    (workdir / "out").mkdir(exist_ok=True)
+    started = time.monotonic()
+    result = subprocess.run([str(OTTER), "run", "-a", str(archive), "-o", "out", submission.name],
+                            cwd=workdir, capture_output=True, text=True, timeout=600)
+    seconds = time.monotonic() - started
+    assert result.returncode == 0, f"otter run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    tests = json.loads((workdir / "out" / "results.json").read_text())["tests"]
+    scored = {t["name"]: t["score"] for t in tests if t.get("max_score")}
+    public = [t for t in tests if t["name"] == "Public Tests"]
+    assert len(public) == 1, f"no 'Public Tests' entry in otter's results: {tests}"
+    return Graded(sum(scored.values()), sum(t["max_score"] for t in tests if t.get("max_score")),
+                  seconds, scored, public[0].get("status") == "passed")
+
+
+CHECK_CELL = re.compile(r'\s*grader\.check\("\w+"\)\s*')
+
+
+def public_only(assignment: Assignment) -> nbformat.NotebookNode:
+    """The solution with some answers replaced by versions that pass only the public checks.
+
+    Under ``otter run`` a question is graded (hidden tests included) when its ``grader.check`` cell
+    runs, so those cells go: the questions are then graded after the last cell, the fixture's."""
+    notebook = nbformat.read(assignment.solution, as_version=4)
+    notebook.cells = [c for c in notebook.cells if not (c.cell_type == "code" and CHECK_CELL.fullmatch(c.source))]
+    fixture = FIXTURES / f"{assignment.name}_public_only.py"
+    notebook.cells.append(nbformat.v4.new_code_cell(fixture.read_text()))
+    return notebook
+
+
+SUBMISSIONS = {
+    "solution": lambda a: nbformat.read(a.solution, as_version=4),
+    "blank": lambda a: nbformat.read(a.student, as_version=4),
+    "public-only": public_only,
+}
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Graded]:
+    results = {}
+    for assignment in HOMEWORKS:
+        for kind, make in SUBMISSIONS.items():
+            workdir = tmp_path_factory.mktemp(f"{assignment.name}-{kind}")
+            results[assignment.name, kind] = grade(assignment, make(assignment), workdir)
+    report = {f"{name}/{kind}": {"score": g.score, "possible": g.possible, "seconds": round(g.seconds, 1)}
+              for (name, kind), g in results.items()}
+    (ROOT / "_build" / "autograder" / "outcomes.json").write_text(json.dumps(report, indent=1) + "\n")
+    print("\n" + "\n".join(f"{k}: {v['score']:g}/{v['possible']:g} in {v['seconds']} s" for k, v in report.items()))
+    return results
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_solution_gets_full_marks(outcomes: dict, name: str) -> None:
+    graded = outcomes[name, "solution"]
+    assert graded.possible > 0
+    assert graded.score == graded.possible, f"{name}: solution scored {graded.score}/{graded.possible}: {graded.tests}"
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_blank_notebook_gets_zero(outcomes: dict, name: str) -> None:
+    graded = outcomes[name, "blank"]
+    assert graded.score == 0, f"{name}: the blank student notebook scored {graded.score}: {graded.tests}"
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_public_checks_alone_do_not_give_full_marks(outcomes: dict, name: str) -> None:
+    graded, full = outcomes[name, "public-only"], outcomes[name, "solution"]
+    assert 0 < graded.score < full.possible, f"{name}: public-only submission scored {graded.score}/{full.possible}"
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_public_only_submission_passes_every_public_check(outcomes: dict, name: str) -> None:
+    """The partial submission is honest: a student running every grader.check would see all green."""
+    assert outcomes[name, "public-only"].public_passed, f"{name}: a public check fails with the fixture"
+    assert outcomes[name, "solution"].public_passed
+    assert not outcomes[name, "blank"].public_passed
+
+
+# --------------------------------------------------------------------------- nothing leaks
+
+
+def _normalize(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", text.lower())
+
+
+def _page_text(path: Path) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix == ".html":
+        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+    return _normalize(text)
+
+
+@dataclass
+class Secrets:
+    solutions: set[str]
+    hidden_tests: set[str]
+
+
+def _regions(notebook: nbformat.NotebookNode) -> Iterator[tuple[nbformat.NotebookNode, bool, bool]]:
+    """(cell, in_solution, in_tests) for every cell of an otter source."""
+    in_solution = in_tests = False
+    for cell in notebook.cells:
+        if cell.cell_type == "raw":
+            marker = cell.source.strip().upper()
+            in_solution = {"# BEGIN SOLUTION": True, "# END SOLUTION": False}.get(marker, in_solution)
+            in_tests = {"# BEGIN TESTS": True, "# END TESTS": False}.get(marker, in_tests)
+            continue
+        yield cell, in_solution, in_tests
+
+
+@cache
+def secrets_of(name: str) -> Secrets:
+    assignment = next(a for a in HOMEWORKS if a.name == name)
+    source = jupytext.read(assignment.source, fmt="md:myst")
+    public = _normalize(assignment.student.read_text())
+    solutions, hidden = set(), set()
+    for cell, in_solution, in_tests in _regions(source):
+        if cell.cell_type == "code" and in_tests and "hidden: true" in cell.source:
+            hidden |= {_normalize(line) for line in cell.source.splitlines() if line.strip().startswith("assert")}
+        elif cell.cell_type == "code" and in_solution:
+            inside = False
+            for line in cell.source.splitlines():
+                if re.match(r"\s*# (BEGIN|END) SOLUTION", line):
+                    inside = "BEGIN" in line
+                elif inside and not line.strip().startswith("#"):
+                    solutions.add(_normalize(line))
+        elif cell.cell_type == "markdown" and in_solution:
+            solutions |= {_normalize(s) for s in re.split(r"(?<=[.!?])\s+", cell.source)}
+    keep = lambda snippet: len(snippet) >= 25 and snippet not in public  # noqa: E731
+    return Secrets({s for s in solutions if keep(s)}, {s for s in hidden if keep(s)})
+
+
+def _corpus(site: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    return {str(p.relative_to(site)): _page_text(p) for p in site.rglob("*")
+            if p.is_file() and p.suffix in SCANNED and not str(p.relative_to(site)).startswith(skip)
+            and "_static/vendor" not in str(p)}
+
+
+@pytest.fixture(scope="module")
+def published_elsewhere(site: Path) -> str:
+    """Everything the released site shows outside the solution pages (public by design)."""
+    return "\n".join(_corpus(site, skip=("homeworks/solutions", "_sources/homeworks/solutions")).values())
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_secrets_are_found_where_they_belong(site: Path, published_elsewhere: str, name: str) -> None:
+    """The scan can fail: the released solution page does show the solution snippets."""
+    secrets = secrets_of(name)
+    solutions = {s for s in secrets.solutions if s not in published_elsewhere}
+    assert len(solutions) >= 20 and len(secrets.hidden_tests) >= 5, (len(solutions), len(secrets.hidden_tests))
+    page = _page_text(site / "homeworks" / "solutions" / f"{name}.html")
+    found = sum(s in page for s in solutions)
+    assert found >= 0.8 * len(solutions), f"only {found}/{len(solutions)} solution lines found on the solution page"
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_published_site_has_no_hidden_tests(site: Path, name: str) -> None:
+    hidden = secrets_of(name).hidden_tests
+    leaks = [(path, s) for path, text in _corpus(site).items() for s in hidden if s in text]
+    assert not leaks, f"hidden tests of {name} on the published site: {leaks[:5]}"
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_site_before_the_deadline_gives_nothing_away(variant: Variant, published_elsewhere: str, name: str) -> None:
+    secrets = secrets_of(name)
+    solutions = {s for s in secrets.solutions if s not in published_elsewhere}
+    corpus = _corpus(variant.site)
+    leaks = [(path, s) for path, text in corpus.items() for s in solutions | secrets.hidden_tests if s in text]
+    assert not leaks, f"{name} leaks before its deadline ({variant.today}): {leaks[:5]}"
+    page = (variant.site / "homeworks" / "solutions" / f"{name}.html").read_text()
+    assert "published on this page after the deadline" in page
+    assert not (variant.site / "_sources" / "homeworks" / "solutions" / f"{name}.ipynb").exists()
+
+
+def _search_terms_per_doc(site: Path) -> dict[str, int]:
+    text = (site / "searchindex.js").read_text()
+    index = json.loads(text[text.index("(") + 1: text.rindex(")")])
+    counts = dict.fromkeys(index["docnames"], 0)
+    for docs in index["terms"].values():
+        for doc in (docs if isinstance(docs, list) else [docs]):
+            counts[index["docnames"][doc]] += 1
+    return counts
+
+
+@pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
+def test_search_index_holds_only_the_notice_before_release(site: Path, variant: Variant, name: str) -> None:
+    doc = f"homeworks/solutions/{name}"
+    before, after = _search_terms_per_doc(variant.site)[doc], _search_terms_per_doc(site)[doc]
+    assert before < 40 < after, f"{doc}: {before} search terms before release, {after} after"

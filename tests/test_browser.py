@@ -61,6 +61,8 @@ class Visit:
     def open(self, path: str) -> Page:
         page = self.context.new_page()
         page.on("pageerror", lambda exc: self.errors.append(f"{path}: {exc}"))
+        page.on("console", lambda msg: self.errors.append(f"{path}: console {msg.type}: {msg.text}")
+                if msg.type == "error" else None)
         page.goto(self.base_url + path, wait_until="load")
         return page
 
@@ -73,7 +75,8 @@ def visit(browser: Browser, base_url: str) -> Iterator[Visit]:
 
 
 @pytest.mark.parametrize("path", ["index.html", "book/agenda.html", "lectures/lecture1.html",
-                                  "code/lec2-spiral-classification.html", "search.html?q=gradient"])
+                                  "code/lec2-spiral-classification.html", "search.html?q=gradient",
+                                  "homeworks/homework1.html", "code/exercises/exercise1-pretrained.html"])
 def test_page_renders_without_other_hosts(visit: Visit, path: str) -> None:
     page = visit.open(path)
     page.wait_for_load_state("networkidle")
@@ -120,3 +123,35 @@ def test_agenda_marks_past_sessions(visit: Visit) -> None:
         .map(r => [r.className, getComputedStyle(r).opacity])""")
     for classes, opacity in opacities:
         assert ("agenda-past" in classes) == (float(opacity) < 1), (classes, opacity)
+
+
+SCREENSHOTS = [("home", "index.html"), ("lecture", "lectures/lecture2.html"),
+               ("notebook", "code/lec2-spiral-classification.html")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshots_light_and_dark(browser: Browser, base_url: str, site: Path, scheme: str) -> None:
+    """Writes _build/screenshots/<page>-<scheme>.png for a person to look at, and checks that the
+    theme really switched (the page background follows the mode)."""
+    out = site.parent / "screenshots"
+    out.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+    context.add_init_script(f"localStorage.setItem('mode', '{scheme}'); localStorage.setItem('theme', '{scheme}');")
+    context.route("**/*", lambda route, request: route.continue_()
+                  if request.url.startswith(base_url) else route.abort())
+    try:
+        for name, path in SCREENSHOTS:
+            page = context.new_page()
+            page.goto(base_url + path, wait_until="networkidle")
+            page.wait_for_timeout(500)
+            assert page.evaluate("document.documentElement.dataset.theme") == scheme
+            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+            channels = [int(c) for c in background[background.index("(") + 1:].split(",")[:3]]
+            assert (sum(channels) / 3 > 128) == (scheme == "light"), (path, scheme, background)
+            if name == "notebook":  # scroll to the first figure: the point is to see one in each mode
+                page.locator(".cell_output img, .plotly-graph-div").first.scroll_into_view_if_needed()
+                page.wait_for_timeout(300)
+            page.screenshot(path=str(out / f"{name}-{scheme}.png"))
+            page.close()
+    finally:
+        context.close()

@@ -3,7 +3,9 @@ another host blocked and recorded: pages render, math is typeset, plotly figures
 from __future__ import annotations
 
 import functools
+import json
 import http.server
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,7 +148,7 @@ def test_screenshots_light_and_dark(browser: Browser, base_url: str, site: Path,
             page.wait_for_timeout(500)
             assert page.evaluate("document.documentElement.dataset.theme") == scheme
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            channels = [int(c) for c in background[background.index("(") + 1:].split(",")[:3]]
+            channels = [float(c) for c in re.findall(r"[\d.]+", background)[:3]]
             assert (sum(channels) / 3 > 128) == (scheme == "light"), (path, scheme, background)
             if name == "notebook":  # scroll to the first figure: the point is to see one in each mode
                 page.locator(".cell_output img, .plotly-graph-div").first.scroll_into_view_if_needed()
@@ -155,3 +157,36 @@ def test_screenshots_light_and_dark(browser: Browser, base_url: str, site: Path,
             page.close()
     finally:
         context.close()
+
+
+def _weigh(browser: Browser, base_url: str, path: str) -> tuple[int, int]:
+    """(bytes transferred, requests) for a cold load of one page, including what it loads lazily
+    while the reader scrolls to the end."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    finished: list = []
+    page = context.new_page()
+    page.on("requestfinished", lambda request: finished.append(request))
+    page.goto(base_url + path, wait_until="networkidle")
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in finished)
+    context.close()
+    return total, len(finished)
+
+
+def test_page_weight(browser: Browser, base_url: str, site: Path) -> None:
+    """Home and the heaviest lecture page stay light: plotly.js once, no inlined libraries. Sizes are
+    uncompressed (the test server does not gzip; GitHub Pages does). The theme's fontawesome.js
+    (1.5 MB) and MathJax (1.2 MB) are most of a page's weight."""
+    weights = {"index.html": _weigh(browser, base_url, "index.html")}
+    for lecture in sorted((site / "lectures").glob("lecture*.html")):
+        path = lecture.relative_to(site).as_posix()
+        weights[path] = _weigh(browser, base_url, path)
+    heaviest = max((p for p in weights if p != "index.html"), key=lambda p: weights[p][0])
+    report = {p: {"bytes": b, "requests": n} for p, (b, n) in weights.items()}
+    (site.parent / "page-weight.json").write_text(json.dumps(report, indent=1) + "\n")
+    print(f"\nhome: {weights['index.html'][0] / 1e6:.2f} MB in {weights['index.html'][1]} requests; "
+          f"heaviest lecture {heaviest}: {weights[heaviest][0] / 1e6:.2f} MB in {weights[heaviest][1]} requests")
+    assert weights["index.html"][0] < 5e6 and weights["index.html"][1] < 60
+    assert weights[heaviest][0] < 12e6, report

@@ -6,6 +6,7 @@
 - :mod:`.vendor_assets`: MathJax served from the site.
 - :mod:`.numbering`: figures and equations numbered from 1 on each page.
 - :mod:`.solutions`: solution pages published only after their deadline.
+- :mod:`.html_fixes`: valid HTML and accessible markup (repairs of theme and extension output).
 - :mod:`.live_code`: thebe served from the site, connected to Binder or a chosen Jupyter server.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from . import agenda_sphinx, exec_stats, live_code, numbering, plotly_embed, solutions, vendor_assets
+from . import agenda_sphinx, exec_stats, html_fixes, live_code, numbering, plotly_embed, solutions, vendor_assets
 
 STATIC = Path(__file__).parent / "static"
 
@@ -60,6 +61,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     vendor_assets.setup(app)
     numbering.setup(app)
     live_code.setup(app)
+    html_fixes.register(app)
     app.connect("config-inited", _add_static)
     app.connect("config-inited", _exclude_notebook_twins)
     app.connect("html-page-context", _dedupe_scripts, priority=900)

@@ -60,7 +60,7 @@ test-deps: deps $(STAMPS)/test
 
 $(STAMPS)/test: requirements-test.txt requirements-live.txt $(STAMPS)/build
 	$(BIN)/python -m pip install --quiet -r requirements-test.txt
-	bash tools/install-chromium.sh
+	bash tools/install-test-tools.sh
 	touch $@
 
 # The build runs in an empty network namespace where the machine allows it (root, unshare), which

@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Install Debian's Chromium for the browser tests unless it is already there.
-# (Playwright's own browser download does not work on these machines; see README.)
+# Install the system packages the tests need, unless they are already there:
+#   Debian's Chromium for the browser tests (Playwright's own browser download does not work on
+#   these machines; see README) and a Java runtime for the Nu HTML Checker (vnu.jar).
 set -euo pipefail
-if [ -x /usr/bin/chromium ]; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
+echo "installing: ${missing[*]}"
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
   sudo apt-get update -qq
-  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 else
-  echo "error: the browser tests need Chromium at /usr/bin/chromium (Debian package 'chromium')" >&2
+  echo "error: the tests need ${missing[*]} (Debian packages): Chromium at /usr/bin/chromium for the" \
+       "browser tests, java for the HTML checker" >&2
   exit 1
 fi

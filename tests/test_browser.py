@@ -14,14 +14,11 @@ import pytest
 from conftest import SITE
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from live import QuietHandler  # the quiet static server of `make live`
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

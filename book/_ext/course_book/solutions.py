@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
-from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 
 from .agenda_data import Deadline, Term, format_day, format_due
+from .agenda_sphinx import _doc_link, _para
 
 
 def _term(app: Sphinx) -> Term:
@@ -83,25 +83,17 @@ def status_box(app: Sphinx, doctree: nodes.document) -> None:
         box = nodes.admonition(classes=["course-deadline", "course-solution-status",
                                         "note" if passed else "important"])
         box += nodes.title("", "Deadline" + (" (passed)" if passed else ""))
-        due = nodes.paragraph()
-        due += [nodes.strong("", "Due: "), nodes.Text(format_due(deadline, term.tz)
-                                                     + (", a hard deadline." if deadline.hard else "."))]
-        box += due
+        box += _para(nodes.strong("", "Due: "), format_due(deadline, term.tz)
+                     + (", a hard deadline." if deadline.hard else "."))
         if deadline.submit:
-            submit = nodes.paragraph()
-            submit += [nodes.strong("", "Submit: "), nodes.Text(deadline.submit + ".")]
-            box += submit
-        para = nodes.paragraph()
-        para += nodes.strong("", "Solution: ")
+            box += _para(nodes.strong("", "Submit: "), deadline.submit + ".")
         if deadline.released(today, term.tz):
-            ref = addnodes.pending_xref("", refdomain="std", reftype="doc", reftarget="/" + deadline.solution,
-                                        refexplicit=True, refwarn=True, refdoc=docname)
-            ref += nodes.inline("", "the worked solution")
-            para += [ref, nodes.Text(" is published.")]
+            box += _para(nodes.strong("", "Solution: "),
+                         _doc_link(deadline.solution, docname, "the worked solution"), " is published.")
         else:
-            para += nodes.Text(f"the worked solution will be published on this site after the deadline, "
-                               f"on {format_day(deadline.release_date(term.tz))}.")
-        box += para
+            box += _para(nodes.strong("", "Solution: "),
+                         "the worked solution will be published on this site after the deadline, "
+                         f"on {format_day(deadline.release_date(term.tz))}.")
         section = next(iter(doctree.findall(nodes.section)), None)
         if section is None:
             doctree.insert(0, box)

@@ -23,7 +23,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .agenda_data import AgendaError, Deadline, Session, Term, build_date, chronological, format_due, load_agenda
-from .ical import render_ics
+from .ical import render_ics, revision_time
 
 ICS_NAME = "agenda.ics"
 
@@ -298,7 +298,11 @@ def write_ics(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     term: Term = app.course_term  # type: ignore[attr-defined]
-    (Path(app.outdir) / ICS_NAME).write_bytes(render_ics(term).encode("utf-8"))
+    try:  # stamped with the agenda's revision time, so that rebuilding an unchanged agenda changes nothing
+        stamp = revision_time(Path(app.srcdir) / app.config.course_agenda_file)
+    except AgendaError as exc:
+        raise ExtensionError(f"calendar feed: {exc}") from None
+    (Path(app.outdir) / ICS_NAME).write_bytes(render_ics(term, stamp).encode("utf-8"))
 
 
 def setup(app: Sphinx) -> None:

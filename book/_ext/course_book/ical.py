@@ -1,131 +1,109 @@
-"""Write the agenda as an iCalendar feed (RFC 5545).
+"""Write the agenda as an iCalendar feed (RFC 5545) with the ``icalendar`` library.
 
-One VEVENT per session and per deadline, times in the term's time zone with a generated VTIMEZONE,
-UIDs derived from the stable entry ids so that re-importing the feed updates events instead of
-duplicating them.
+One VEVENT per session and per deadline, in the term's time zone with a VTIMEZONE generated from the
+IANA zone, and UIDs derived from the stable entry ids, so that a client refreshing the feed updates
+its events instead of duplicating them.
+
+The feed is reproducible: every DTSTAMP and LAST-MODIFIED is the agenda's revision time
+(:func:`revision_time`), never the clock, so two builds of one agenda give the same bytes. Moving a
+session and committing the agenda gives a later stamp; calendar clients take the event with the
+same UID and SEQUENCE (always 0 here) and the later DTSTAMP as the newer version (RFC 5546, 2.1.5).
+A SEQUENCE derived from content could go down, and a hand-kept one is easy to forget.
 """
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
 
-from .agenda_data import Deadline, Session, Term, chronological
+from icalendar import Alarm, Calendar, Event, Timezone, vText
+
+from .agenda_data import AgendaError, Deadline, Session, Term, chronological
 
 PRODID = "-//Deep Learning on a CPU//course agenda//EN"
 
 
-def escape_text(value: str) -> str:
-    """Escape a TEXT value (RFC 5545 section 3.3.11)."""
-    return (value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+def _git_commit_time(path: Path) -> int | None:
+    """Seconds since 1970 of the last commit that touched ``path``; None when git does not know the
+    file, has no git, or the file has uncommitted changes (then the commit time would be stale)."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(path.parent), *args, "--", path.name],
+                              capture_output=True, text=True, check=False)
+    try:
+        log, status = git("log", "-1", "--format=%ct"), git("status", "--porcelain")
+    except OSError:
+        return None
+    if log.returncode or status.returncode or status.stdout.strip() or not log.stdout.strip():
+        return None
+    return int(log.stdout)
 
 
-def fold(line: str) -> str:
-    """Fold a content line at 75 octets without splitting a UTF-8 character (section 3.1)."""
-    out, current, size = [], "", 0
-    for char in line:
-        n = len(char.encode("utf-8"))
-        limit = 75 if not out else 74  # continuation lines start with one space
-        if size + n > limit:
-            out.append(current)
-            current, size = "", 0
-        current += char
-        size += n
-    out.append(current)
-    return "\r\n ".join(out)
+def revision_time(path: Path, env: Mapping[str, str] | None = None) -> dt.datetime:
+    """When the agenda at ``path`` last changed, in UTC to the second: the feed's DTSTAMP.
+
+    In order: ``SOURCE_DATE_EPOCH`` if set (the reproducible-builds convention); the time of the
+    last commit of the file, in a git checkout where it is unmodified; else the file's modification
+    time, which a tarball keeps (``git archive`` sets it to the commit's time).
+    """
+    env = os.environ if env is None else env
+    epoch = env.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch and not epoch.isdigit():
+        raise AgendaError(f"environment variable SOURCE_DATE_EPOCH: expected whole seconds since "
+                          f"1970-01-01 UTC, got {epoch!r}")
+    if epoch:
+        seconds = int(epoch)
+    else:
+        try:
+            seconds = _git_commit_time(path) or int(path.stat().st_mtime)
+        except OSError as exc:
+            raise AgendaError(f"{path}: cannot read the agenda file's time ({exc.strerror})") from None
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
 
 
-def _local(value: dt.datetime) -> str:
-    return value.strftime("%Y%m%dT%H%M%S")
+def _page_url(term: Term, page: str | None) -> str | None:
+    return f"{term.url.rstrip('/')}/{page}.html" if term.url and page else None
 
 
-def _offset(delta: dt.timedelta | None) -> str:
-    minutes = int((delta or dt.timedelta()).total_seconds() // 60)
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+def _session_event(term: Term, s: Session, uid: str, stamp: dt.datetime) -> Event:
+    description = "\n".join(title for title, _ in s.items()) or s.summary
+    first_page = s.lectures[0].page if s.lectures else None
+    return Event.new(uid=uid, stamp=stamp, last_modified=stamp, start=s.start, end=s.end,
+                     summary=s.summary, location=s.room or None, url=_page_url(term, first_page),
+                     description=description, categories=["Session"], transparency="OPAQUE")
 
 
-def transitions(tz: ZoneInfo, year: int) -> list[tuple[dt.datetime, dt.timedelta, dt.timedelta, str, bool]]:
-    """UTC-offset changes of ``tz`` during ``year``: (local wall time at which the new offset starts,
-    offset before, offset after, abbreviation after, is_dst after)."""
-    found = []
-    hour = dt.timedelta(hours=1)
-    t = dt.datetime(year, 1, 1, tzinfo=dt.timezone.utc)
-    end = dt.datetime(year + 1, 1, 1, tzinfo=dt.timezone.utc)
-    before = t.astimezone(tz).utcoffset()
-    while t < end:
-        after = (t + hour).astimezone(tz).utcoffset()
-        if after != before:
-            moment = (t + hour).astimezone(tz)
-            wall = (t + hour + (before or dt.timedelta())).replace(tzinfo=None)
-            found.append((wall, before, after, moment.tzname() or "", bool(moment.dst())))
-            before = after
-        t += hour
-    return found
-
-
-def vtimezone(tz: ZoneInfo, years: range) -> list[str]:
-    """A VTIMEZONE with one observance per offset change in ``years`` (plus the state on 1 January)."""
-    lines = ["BEGIN:VTIMEZONE", f"TZID:{tz.key}"]
-    start = dt.datetime(years.start, 1, 1, tzinfo=tz)
-    changes = [c for y in years for c in transitions(tz, y)]
-    # The state in force on 1 January of the first year, so that every event has an observance.
-    off = _offset(start.utcoffset())
-    kind = "DAYLIGHT" if start.dst() else "STANDARD"
-    lines += [f"BEGIN:{kind}", f"DTSTART:{_local(start.replace(tzinfo=None))}",
-              f"TZOFFSETFROM:{off}", f"TZOFFSETTO:{off}", f"TZNAME:{start.tzname()}", f"END:{kind}"]
-    for wall, before, after, name, is_dst in changes:
-        kind = "DAYLIGHT" if is_dst else "STANDARD"
-        lines += [f"BEGIN:{kind}", f"DTSTART:{_local(wall)}", f"TZOFFSETFROM:{_offset(before)}",
-                  f"TZOFFSETTO:{_offset(after)}", f"TZNAME:{name}", f"END:{kind}"]
-    lines.append("END:VTIMEZONE")
-    return lines
-
-
-def _session_event(term: Term, s: Session, stamp: str, domain: str) -> list[str]:
-    description = [title for title, _ in s.items()]
-    lines = ["BEGIN:VEVENT", f"UID:{term.slug}-{s.id}@{domain}", f"DTSTAMP:{stamp}",
-             f"DTSTART;TZID={term.timezone}:{_local(s.start)}",
-             f"DTEND;TZID={term.timezone}:{_local(s.end)}",
-             f"SUMMARY:{escape_text(s.summary)}"]
-    if s.room:
-        lines.append(f"LOCATION:{escape_text(s.room)}")
-    if term.url and s.lectures and s.lectures[0].page:
-        lines.append(f"URL:{term.url.rstrip('/')}/{s.lectures[0].page}.html")
-    lines += [f"DESCRIPTION:{escape_text(chr(10).join(description) or s.summary)}",
-              "CATEGORIES:Session", "TRANSP:OPAQUE", "END:VEVENT"]
-    return lines
-
-
-def _deadline_event(term: Term, d: Deadline, stamp: str, domain: str) -> list[str]:
+def _deadline_event(term: Term, d: Deadline, uid: str, stamp: dt.datetime) -> Event:
     summary = f"Due: {d.title}" + (" (hard deadline)" if d.hard else "")
-    lines = ["BEGIN:VEVENT", f"UID:{term.slug}-deadline-{d.id}@{domain}", f"DTSTAMP:{stamp}",
-             f"DTSTART;TZID={term.timezone}:{_local(d.due)}",
-             f"DTEND;TZID={term.timezone}:{_local(d.due)}",
-             f"SUMMARY:{escape_text(summary)}"]
-    if term.url and d.page:
-        lines.append(f"URL:{term.url.rstrip('/')}/{d.page}.html")
-    detail = d.title + (f". Submit: {d.submit}" if d.submit else "")
-    lines += [f"DESCRIPTION:{escape_text(detail)}", "CATEGORIES:Deadline", "TRANSP:TRANSPARENT",
-              "BEGIN:VALARM", "ACTION:DISPLAY", f"DESCRIPTION:{escape_text(summary)}",
-              "TRIGGER:-P1D", "END:VALARM", "END:VEVENT"]
-    return lines
+    event = Event.new(uid=uid, stamp=stamp, last_modified=stamp, start=d.due, end=d.due,
+                      summary=summary, url=_page_url(term, d.page),
+                      description=d.title + (f". Submit: {d.submit}" if d.submit else ""),
+                      categories=["Deadline"], transparency="TRANSPARENT")
+    alarm = Alarm.new(description=summary)
+    alarm.add("action", "DISPLAY")
+    alarm.add("trigger", -dt.timedelta(days=1))
+    event.add_component(alarm)
+    return event
 
 
-def render_ics(term: Term, stamp: dt.datetime | None = None, domain: str = "dl-course.invalid") -> str:
-    """The whole calendar as text with CRLF line endings."""
-    stamp_text = (stamp or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
-    stamp_str = stamp_text.strftime("%Y%m%dT%H%M%SZ")
-    starts = [s.start.year for s in term.sessions] + [d.due.year for d in term.deadlines]
-    years = range(min(starts, default=2000), max(starts, default=2000) + 1)
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}", "CALSCALE:GREGORIAN",
-             "METHOD:PUBLISH", f"X-WR-CALNAME:{escape_text(term.name)}", f"X-WR-TIMEZONE:{term.timezone}"]
-    lines += vtimezone(term.tz, years)
-    for item in chronological(term):
+def render_ics(term: Term, stamp: dt.datetime, domain: str = "dl-course.invalid") -> str:
+    """The whole calendar as text (CRLF line endings, folded lines); ``stamp`` is the DTSTAMP and
+    LAST-MODIFIED of every event, normally :func:`revision_time` of the agenda file."""
+    stamp = stamp.astimezone(dt.timezone.utc).replace(microsecond=0)
+    cal = Calendar.new(prodid=PRODID, uid=f"{term.slug}@{domain}", calscale="GREGORIAN", method="PUBLISH")
+    for name in ("NAME", "X-WR-CALNAME"):  # as TEXT: icalendar 7.3 would write them unescaped
+        cal.add(name, vText(term.name))
+    cal.add("X-WR-TIMEZONE", term.timezone)
+    items = chronological(term)
+    days = [item.start.date() if isinstance(item, Session) else item.due.date() for item in items]
+    if days:  # observances from a year before the first event to a year after the last
+        cal.add_component(Timezone.from_tzinfo(term.tz, tzid=term.timezone,
+                                               first_date=min(days) - dt.timedelta(days=366),
+                                               last_date=max(days) + dt.timedelta(days=366)))
+    for item in items:
         if isinstance(item, Session):
-            lines += _session_event(term, item, stamp_str, domain)
+            cal.add_component(_session_event(term, item, f"{term.slug}-{item.id}@{domain}", stamp))
         else:
-            lines += _deadline_event(term, item, stamp_str, domain)
-    lines.append("END:VCALENDAR")
-    return "".join(fold(line) + "\r\n" for line in lines)
+            cal.add_component(_deadline_event(term, item, f"{term.slug}-deadline-{item.id}@{domain}", stamp))
+    return cal.to_ical().decode("utf-8")

@@ -20,11 +20,14 @@ Gradescope archive ``DIR/<name>.zip`` (hidden tests and points included); ``make
 """
 from __future__ import annotations
 
+import base64
+import json
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,15 +138,37 @@ def deadline_cell(assignment: Assignment, term: Term) -> nbformat.NotebookNode:
     return cell
 
 
-def _init_cell(name: str) -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(
+def public_test_files(tests: dict) -> dict[str, str]:
+    """otter's test files (``qN.py``) for the public tests that otter assign put in the notebook's metadata."""
+    return {f"{name}.py": f"OK_FORMAT = True\n\ntest = {test!r}\n" for name, test in sorted(tests.items())}
+
+
+def _packed(files: dict[str, str], width: int = 96) -> str:
+    blob = base64.b64encode(zlib.compress(json.dumps(files, sort_keys=True).encode("utf-8"), 9)).decode("ascii")
+    return "\n".join(f'    "{blob[i:i + width]}"' for i in range(0, len(blob), width))
+
+
+def _init_cell(name: str, tests: dict) -> nbformat.NotebookNode:
+    """otter's set-up cell. It writes the public checks to a fresh temporary folder and points otter there,
+    so ``grader.check`` works wherever the notebook runs: on Colab (where otter refuses tests kept in the
+    notebook's metadata), in a renamed copy ("Copy of ...", "name (1).ipynb") and in an empty folder."""
+    cell = nbformat.v4.new_code_cell(
         "# Self-checks: `grader.check(\"q1\")` runs the public checks of question 1 (package otter-grader).\n"
+        "# This cell writes those checks to a temporary folder, so they work on Colab and in a renamed copy.\n"
         "try:\n"
         "    import otter\n"
         "except ImportError:  # e.g. on Colab\n"
         f"    %pip install --quiet otter-grader=={OTTER_VERSION}\n"
         "    import otter\n"
-        f"grader = otter.Notebook(\"{name}.ipynb\")")
+        "import base64, json, pathlib, tempfile, zlib\n"
+        f"_checks = pathlib.Path(tempfile.mkdtemp(prefix=\"{name}-checks-\"))\n"
+        "for _file, _text in json.loads(zlib.decompress(base64.b64decode(\n"
+        f"{_packed(public_test_files(tests))}\n"
+        "))).items():\n"
+        "    (_checks / _file).write_text(_text, encoding=\"utf-8\")\n"
+        "grader = otter.Notebook(tests_dir=str(_checks))")
+    cell.metadata["tags"] = ["hide-input"]
+    return cell
 
 
 def _is_otter_init(cell: nbformat.NotebookNode) -> bool:
@@ -158,7 +183,7 @@ def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool,
                 cell.source.strip() == "_Type your answer here, replacing this text._":
             continue  # otter's prompt for a written answer; the solution shows the answer instead
         if _is_otter_init(cell):
-            cells.append(_init_cell(name))
+            cells.append(_init_cell(name, nb.metadata.get("otter", {}).get("tests", {})))
             continue
         if cell.cell_type == "code":
             lines = [line for line in cell.source.split("\n") if not MARKER.match(line)]

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,13 @@ STATIC = Path(__file__).parent / "static"
 
 def _add_static(app: Sphinx, config: Any) -> None:
     config.html_static_path.append(str(STATIC))
+
+
+def _course_files(app: Sphinx, config: Any) -> None:
+    """Tell notebook kernels where the course repository is. Notebooks run in an empty folder at build
+    (``run_in_temp``); one that needs a course file (the GlyphNet checkpoint) looks there before it
+    would download the file, so the build stays offline."""
+    os.environ["COURSE_REPO_DIR"] = str(Path(app.srcdir).resolve())
 
 
 def _exclude_notebook_twins(app: Sphinx, config: Any) -> None:
@@ -64,6 +72,7 @@ def setup(app: Sphinx) -> dict[str, Any]:
     html_fixes.register(app)
     app.connect("config-inited", _add_static)
     app.connect("config-inited", _exclude_notebook_twins)
+    app.connect("config-inited", _course_files)
     app.connect("html-page-context", _dedupe_scripts, priority=900)
     app.add_css_file("course.css")
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

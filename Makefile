@@ -13,12 +13,13 @@ STAMPS := $(VENV)/.stamps
 # Gradescope archives of the homeworks (hidden tests inside): next to the site, never in it.
 AUTOGRADERS = $(BIN)/python tools/assignments.py --autograder _build/autograder
 
-.PHONY: book build test pytest notebooks serve live assets deps test-deps live-deps clean help
+.PHONY: book build test pytest notebooks robustness serve live assets deps test-deps live-deps clean help
 
 help:
 	@echo "make book       install what the build needs (first time) and build the site into _build/html"
 	@echo "make test       install test tools, build the site without network access, run all tests"
 	@echo "make notebooks  regenerate generated notebooks: .ipynb twins of MyST pages, exercise student/solution notebooks"
+	@echo "make robustness run every notebook alone under several numeric paths (NOTEBOOKS=... for some)"
 	@echo "make serve      preview the built site on http://127.0.0.1:8000"
 	@echo "make live       build and serve the site with Live Code connected to a local Jupyter server"
 	@echo "make clean      remove _build (the execution cache too)"
@@ -77,6 +78,13 @@ notebooks: deps
 	$(BIN)/python tools/assignments.py
 	$(BIN)/python tools/sync_notebooks.py
 	$(BIN)/python tools/binder_requirements.py
+
+# Every notebook (or NOTEBOOKS="a.md b.ipynb") run alone in an empty folder under each numeric path
+# (native, ATEN_CPU_CAPABILITY=default, avx2 on an AVX-512 CPU); writes _build/robustness.json.
+NOTEBOOKS ?=
+ROBUSTNESS_FLAGS ?=
+robustness: deps
+	$(BIN)/python tools/robustness.py $(NOTEBOOKS) $(ROBUSTNESS_FLAGS)
 
 serve:
 	$(BIN)/python -m http.server -d _build/html --bind 127.0.0.1 8000

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from bs4 import BeautifulSoup
 from conftest import ROOT
 
 HEADER = """---
@@ -17,7 +18,7 @@ kernelspec: {display_name: Python 3, language: python, name: python3}
 """
 
 
-def make_book(tmp: Path, cell: str) -> Path:
+def make_book(tmp: Path, cell: str, text: str = "") -> Path:
     """A two-page book using the course's execute/parse settings (without its local extensions)."""
     course = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     config = {
@@ -34,7 +35,7 @@ def make_book(tmp: Path, cell: str) -> Path:
     (tmp / "intro.md").write_text("# Intro\n\nText.\n", encoding="utf-8")
     (tmp / "broken.md").write_text(
         HEADER + "# Broken notebook\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
-        f"```{{code-cell}} ipython3\n{cell}\n```\n", encoding="utf-8")
+        f"```{{code-cell}} ipython3\n{cell}\n```\n\n{text}\n", encoding="utf-8")
     return tmp
 
 
@@ -61,3 +62,22 @@ def test_build_fails_naming_the_notebook(tmp_path: Path, cell: str, expected: li
 def test_the_same_book_builds_when_the_cell_is_fixed(tmp_path: Path) -> None:
     result = build(make_book(tmp_path, "print('fine')"))
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+
+GLUE_CELL = "from myst_nb import glue\nglue('acc', 0.9312, display=False)"
+
+
+def test_a_glued_number_reaches_the_text(tmp_path: Path) -> None:
+    result = build(make_book(tmp_path, GLUE_CELL, "Accuracy {glue:text}`acc:.3f` on the test set."))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    html = (tmp_path / "_build" / "html" / "broken.html").read_text(encoding="utf-8")
+    text = " ".join(BeautifulSoup(html, "html.parser").get_text(" ").split())
+    assert "Accuracy 0.931 on the test set" in text
+
+
+def test_a_glue_key_never_defined_fails_the_build(tmp_path: Path) -> None:
+    """Prose that quotes a number the notebook no longer produces must not build."""
+    result = build(make_book(tmp_path, GLUE_CELL, "Accuracy {glue:text}`accuracy-typo:.3f`."))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-2000:]
+    assert "broken.md" in output and "accuracy-typo" in output, output[-3000:]

@@ -52,3 +52,21 @@ def test_publishing_workflow_shape() -> None:
     steps = flow["jobs"]["build"]["steps"]
     assert any("actions/cache@" in s.get("uses", "") and "jupyter_cache" in s["with"]["path"] for s in steps)
     assert any(s.get("run") == "make test" for s in steps)
+
+
+def test_platforms_workflow_runs_every_notebook_where_students_do() -> None:
+    """Weekly and on demand: Linux, macOS (Apple silicon) and Windows, and Colab's own runtime image."""
+    flow = yaml.safe_load((ROOT / ".github" / "workflows" / "platforms.yml").read_text(encoding="utf-8"))
+    assert {"schedule", "workflow_dispatch"} <= set(flow[True])
+    assert flow["permissions"] == {"contents": "read"}
+    jobs = flow["jobs"]
+    assert set(jobs["notebooks"]["strategy"]["matrix"]["os"]) == {"ubuntu-latest", "macos-latest", "windows-latest"}
+    install = next(s["run"] for s in jobs["notebooks"]["steps"] if "requirements.txt" in s.get("run", ""))
+    assert "download.pytorch.org/whl/cpu" in install and "macOS" in install
+    assert jobs["colab"]["container"]["image"].startswith("us-docker.pkg.dev/colab-images/public/")
+    colab_runs = " ".join(s.get("run", "") for s in jobs["colab"]["steps"])
+    assert "pip install" not in colab_runs, "the Colab job must use Colab's packages only"
+    for job in jobs.values():
+        runs = " ".join(s.get("run", "") for s in job["steps"])
+        assert "tools/robustness.py" in runs
+        assert any("upload-artifact@" in s.get("uses", "") for s in job["steps"])

@@ -32,13 +32,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import jupytext
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+# Only nbformat and nbclient at import: on Colab's runtime image (the platforms workflow) this runs
+# with nothing installed but what Colab ships. jupytext is needed only to read MyST (.md) notebooks.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import sync_notebooks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 KERNEL_CONFIG = ROOT / "book" / "_ext" / "course_book" / "ipython_startup" / "ipython_kernel_config.py"
@@ -78,18 +78,25 @@ def available_paths(capability: str) -> list[str]:
     return names
 
 
-def course_notebooks(root: Path = ROOT) -> list[Path]:
+def course_notebooks(root: Path = ROOT, twins: bool = False) -> list[Path]:
     """Every notebook of the table of contents that a student can download: MyST pages with code and
-    the generated exercise/homework notebooks (solutions and student versions)."""
+    the generated exercise/homework notebooks (solutions and student versions). With ``twins``, the
+    ``.ipynb`` twin of each MyST page instead of the page: the file Colab and downloads give."""
+    import sync_notebooks
+
     found = []
     for path in sync_notebooks.toc_files(root):
-        if path.suffix == ".ipynb" or sync_notebooks.is_myst_notebook(path):
+        if path.suffix == ".ipynb":
             found.append(path)
+        elif sync_notebooks.is_myst_notebook(path):
+            found.append(sync_notebooks.twin(path) if twins else path)
     return found
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
     if path.suffix == ".md":
+        import jupytext
+
         return jupytext.read(path, fmt="md:myst")
     return nbformat.read(path, as_version=4)
 
@@ -211,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "robustness.json")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per notebook run")
+    parser.add_argument("--twins", action="store_true",
+                        help="run the .ipynb twins of MyST pages (what Colab opens) instead of the pages")
     args = parser.parse_args(argv)
 
     capability = cpu_capability()
@@ -218,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in paths if p not in PATHS]
     if unknown:
         parser.error(f"unknown path(s) {unknown}; known: {', '.join(PATHS)}")
-    notebooks = [p.resolve() for p in args.notebooks] or course_notebooks()
+    notebooks = [p.resolve() for p in args.notebooks] or course_notebooks(twins=args.twins)
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")

@@ -10,7 +10,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import jupytext
 import nbformat
 import yaml
 
@@ -69,6 +68,8 @@ def twin(path: Path) -> Path:
 
 def expected_ipynb(path: Path) -> str:
     """The .ipynb text the MyST source yields (no outputs: the site shows executed ones)."""
+    import jupytext  # here, not at the top: tools/robustness.py lists notebooks on Colab without it
+
     nb = jupytext.read(path, fmt="md:myst")
     nb.metadata.setdefault("jupytext", {})
     nb.metadata["jupytext"] = {"text_representation": nb.metadata["jupytext"].get("text_representation", {})}

@@ -96,3 +96,18 @@ def test_unknown_path_is_refused(tmp_path: Path) -> None:
 def test_every_course_notebook_is_listed() -> None:
     names = {p.name for p in robustness.course_notebooks()}
     assert {"lec2-space-stretching.md", "exercise1-pretrained.ipynb", "homework1.ipynb"} <= names
+
+
+def test_numbers_are_compared_with_the_build(tmp_path: Path) -> None:
+    executed = tmp_path / "jupyter_execute"
+    (executed / "code").mkdir(parents=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={
+        "application/papermill.record/text/plain": "0.93"}, metadata={"scrapbook": {"name": "acc"}})]
+    nbformat.write(nb, executed / "code" / "a.ipynb")
+    same = robustness.Run("code/a.md", "native", numbers={"acc": 0.93})
+    other = robustness.Run("code/a.md", "native", numbers={"acc": 0.94})
+    assert robustness.compare_with_build([same], executed) == {}
+    assert robustness.compare_with_build([other], executed) == {"code/a.md": {"acc": (0.93, 0.94)}}
+    assert robustness.compare_with_build([robustness.Run("code/a.md", "default", numbers={"acc": 0.5})],
+                                         executed) == {}

@@ -186,6 +186,21 @@ def spread(runs: list[Run]) -> dict[str, tuple[float, float]]:
     return {key: (min(v), max(v)) for key, v in values.items()}
 
 
+def compare_with_build(runs: list[Run], executed: Path) -> dict[str, dict[str, tuple[object, object]]]:
+    """Glued numbers of the native runs that differ from the site build's executed notebooks
+    (``_build/jupyter_execute``): two cold executions on one machine must agree exactly."""
+    differences = {}
+    for run in runs:
+        built = executed / Path(run.notebook).with_suffix(".ipynb")
+        if run.path != "native" or run.status != "pass" or not built.is_file():
+            continue
+        theirs = glued_numbers(nbformat.read(built, as_version=4))
+        diff = {k: (theirs.get(k), v) for k, v in run.numbers.items() if theirs.get(k) != v}
+        if diff:
+            differences[run.notebook] = diff
+    return differences
+
+
 def summary(runs: list[Run], paths: list[str]) -> str:
     by_notebook: dict[str, dict[str, Run]] = {}
     for run in runs:
@@ -254,9 +269,18 @@ def main(argv: list[str] | None = None) -> int:
         "spread": {nb: spread([r for r in runs if r.notebook == nb])
                    for nb in dict.fromkeys(r.notebook for r in runs)},
     }
+    executed = ROOT / "_build" / "jupyter_execute"
+    if "native" in paths and executed.is_dir():
+        report["differs_from_build"] = compare_with_build(runs, executed)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
     print()
     print(summary(runs, paths))
+    if "differs_from_build" in report:
+        compared = sum(1 for r in runs if r.path == "native" and r.numbers)
+        print(f"glued numbers of the native runs against the last site build ({executed}): "
+              f"{len(report['differs_from_build'])} of {compared} notebook(s) differ")
+        for name, diff in report["differs_from_build"].items():
+            print(f"  {name}: " + ", ".join(f"{k} build {a} vs now {b}" for k, (a, b) in diff.items()))
     print(f"table written to {args.out}")
     return 0 if all(r.status == "pass" for r in runs) else 1
 

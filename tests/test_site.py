@@ -153,8 +153,8 @@ def test_calendar_feed_holds_every_session_and_deadline(site: Path) -> None:
     term = load_agenda(ROOT / "book" / "agenda.yml")
     cal = icalendar.Calendar.from_ical((SITE / "agenda.ics").read_bytes())
     uids = {str(e["UID"]) for e in cal.walk("VEVENT")}
-    assert {f"spring-2023-{s.id}@dl-course.invalid" for s in term.sessions} <= uids
-    assert {f"spring-2023-deadline-{d.id}@dl-course.invalid" for d in term.deadlines} <= uids
+    assert {f"{term.slug}-{s.id}@dl-course.invalid" for s in term.sessions} <= uids
+    assert {f"{term.slug}-deadline-{d.id}@dl-course.invalid" for d in term.deadlines} <= uids
     assert len(uids) == len(term.sessions) + len(term.deadlines)
 
 

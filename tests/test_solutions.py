@@ -117,6 +117,7 @@ def test_before_release_nothing_of_the_solution_is_published(book: Path, today: 
     assert "published on this page after the deadline: on Tuesday 7 March 2023" in page
     assert not (out / "_sources" / "solutions" / "hw.ipynb").exists()
     assert "colab.research.google.com" not in page, "launch buttons on an unreleased solution"
+    assert "download-buttons" not in page and "_sources/" not in page, "a download menu on the notice page"
     hw = (out / "hw.html").read_text()
     assert "will be published on this site after the deadline, on Tuesday 7 March 2023" in hw
     assert "Monday 6 March 2023, 23:59 (Europe/Brussels)" in hw and "Gradescope" in hw
@@ -140,3 +141,5 @@ def test_a_date_change_alone_releases_the_solution(book: Path, tmp_path: Path) -
                                 timeout=180)
         assert result.returncode == 0, result.stderr
         assert (SECRET in (out / "solutions" / "hw.html").read_text()) is published, today
+        assert (SECRET in _site_text(out)) is published, f"{today}: a stale copy of the solution is published"
+        assert (out / "_sources" / "solutions" / "hw.ipynb").exists() is published, today

@@ -14,6 +14,7 @@ re-read on every build, so the daily scheduled build publishes a solution withou
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -110,8 +111,30 @@ def strip_unreleased_page(app: Sphinx, pagename: str, templatename: str, context
     if pagename not in unreleased(app):
         return
     context["sourcename"] = ""
-    context["page_source_suffix"] = ".md"
+    context["page_source_suffix"] = ""  # no suffix, no download menu (it would link to _sources/)
     app.env.metadata.get(pagename, {}).pop("kernelspec", None)
+
+
+def remove_stale_output(app: Sphinx, exception: Exception | None) -> None:
+    """Delete what an earlier build, dated after a release, left of a solution that is now unreleased.
+
+    Sphinx rewrites the pages it builds but never deletes files: a rebuild dated before a deadline
+    would keep the full solution's ``_sources`` copy and the images of its outputs. Images that no
+    page of this build references are removed too (they can only come from pages built earlier)."""
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir)
+    for docname in unreleased(app):
+        for stale in (out / "_sources").glob(f"{docname}.*"):
+            stale.unlink()
+    images = out / "_images"
+    if images.is_dir():
+        referenced = set()
+        for page in out.rglob("*.html"):
+            referenced.update(re.findall(r"_images/([^\"'?#\s)]+)", page.read_text(encoding="utf-8", errors="replace")))
+        for image in images.iterdir():
+            if image.is_file() and image.name not in referenced:
+                image.unlink()
 
 
 def setup(app: Sphinx) -> None:
@@ -119,3 +142,4 @@ def setup(app: Sphinx) -> None:
     app.connect("env-get-outdated", always_reread)
     app.connect("doctree-read", status_box)
     app.connect("html-page-context", strip_unreleased_page, priority=400)
+    app.connect("build-finished", remove_stale_output)

@@ -52,7 +52,7 @@ def unfolded(text: str) -> list[str]:
 def test_every_session_and_deadline_is_an_event(term) -> None:
     cal = icalendar.Calendar.from_ical(render_ics(term, STAMP))
     events = list(cal.walk("VEVENT"))
-    assert len(events) == len(term.sessions) + len(term.deadlines) == 20
+    assert len(events) == len(term.sessions) + len(term.deadlines) > 0
     summaries = [str(e["SUMMARY"]) for e in events]
     for d in term.deadlines:
         assert any(d.title in s and s.startswith("Due:") for s in summaries), d.id
@@ -61,14 +61,16 @@ def test_every_session_and_deadline_is_an_event(term) -> None:
 
 
 def test_times_carry_the_time_zone(term) -> None:
+    """Every event starts at its agenda time in the term's zone, whatever the term's dates."""
     cal = icalendar.Calendar.from_ical(render_ics(term, STAMP))
-    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == ["Europe/Brussels"]
+    assert [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")] == [term.timezone]
     starts = {str(e["UID"]): e["DTSTART"].dt for e in cal.walk("VEVENT")}
-    first = starts["spring-2023-session-2023-02-10@dl-course.invalid"]
-    assert first == dt.datetime(2023, 2, 10, 8, 30, tzinfo=term.tz)
-    assert first.utcoffset() == dt.timedelta(hours=1)  # winter time
-    last = starts["spring-2023-deadline-project@dl-course.invalid"]
-    assert last.astimezone(dt.timezone.utc) == dt.datetime(2023, 5, 19, 21, 59, tzinfo=dt.timezone.utc)
+    expected = {f"{term.slug}-{s.id}@dl-course.invalid": s.start for s in term.sessions}
+    expected |= {f"{term.slug}-deadline-{d.id}@dl-course.invalid": d.due for d in term.deadlines}
+    assert set(starts) == set(expected)
+    for uid, start in expected.items():
+        assert starts[uid] == start and starts[uid].utcoffset() == start.utcoffset(), uid
+        assert str(starts[uid].tzinfo) == term.timezone, uid
 
 
 def test_uids_are_unique_and_stable(term) -> None:

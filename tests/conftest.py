@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 import shutil
 import subprocess
@@ -27,13 +28,14 @@ def site() -> Path:
 
 # --------------------------------------------------------------------------- a second build of the book
 
-VARIANT = ROOT / "_build" / "variants" / "prerelease"
+VARIANT = ROOT / "_build" / "variants" / "second"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """The whole book rebuilt as of a date before every solution's release, with Live Code pointed
-    at a Jupyter server on 127.0.0.1 (started by the tests that need it)."""
+    """The whole book rebuilt as of a date on the other side of the releases from the main build
+    (:func:`variant_date`), with Live Code pointed at a Jupyter server on 127.0.0.1 (started by the
+    tests that need it)."""
 
     site: Path
     today: dt.date
@@ -41,14 +43,58 @@ class Variant:
     token: str
 
 
-def _prerelease_date() -> dt.date:
+def _term():
     from course_book.agenda_data import load_agenda
 
-    term = load_agenda(ROOT / "book" / "agenda.yml", root=ROOT)
-    dues = [d.due.astimezone(term.tz).date() for d in term.deadlines if d.solution]
-    if not dues:
+    return load_agenda(ROOT / "book" / "agenda.yml", root=ROOT)
+
+
+def built_on(site: Path) -> dt.date:
+    """The build date (COURSE_TODAY or the day) of a built site, as the build recorded it."""
+    info = site.parent / "build-info.json"
+    if not info.is_file():
+        pytest.fail(f"{info} is missing: the build writes it (course_book.exec_stats)")
+    return dt.date.fromisoformat(json.loads(info.read_text(encoding="utf-8"))["course_today"])
+
+
+def variant_date(main: dt.date) -> dt.date:
+    """The second build's date: the other side of the releases from the main build. After every
+    release (the term is over), a date before any; otherwise a date after the last one. Together the
+    two builds show every solution both unreleased and released, except in mid-term, where a solution
+    already out on the main build is also out on the second (the small dated builds of
+    test_solutions.py cover that case)."""
+    term = _term()
+    gated = [d for d in term.deadlines if d.solution]
+    if not gated:
         pytest.fail("book/agenda.yml names no solution page: nothing is date-gated")
-    return min(dues)
+    if all(d.released(main, term.tz) for d in gated):
+        return min(d.due.astimezone(term.tz).date() for d in gated)
+    return max(d.release_date(term.tz) for d in gated)
+
+
+@dataclass(frozen=True)
+class Dated:
+    site: Path
+    today: dt.date
+
+
+@dataclass(frozen=True)
+class Builds:
+    """The main build and the second one, each with its date: where a solution is (un)released."""
+
+    dated: tuple[Dated, ...]
+
+    def released(self, solution: str) -> Dated | None:
+        return next((b for b in self.dated if self._is_released(solution, b.today)), None)
+
+    def unreleased(self, solution: str) -> list[Dated]:
+        return [b for b in self.dated if not self._is_released(solution, b.today)]
+
+    @staticmethod
+    def _is_released(solution: str, today: dt.date) -> bool:
+        term = _term()
+        deadline = next((d for d in term.deadlines if d.solution == solution), None)
+        return deadline is None or deadline.released(today, term.tz)
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +102,7 @@ def variant(site: Path) -> Variant:
     sys.path.insert(0, str(ROOT / "tools"))
     import live
 
-    today, port, token = _prerelease_date(), live.free_port(), secrets.token_hex(16)
+    today, port, token = variant_date(built_on(site)), live.free_port(), secrets.token_hex(16)
     cache = ROOT / "_build" / ".jupyter_cache"
     if cache.is_dir():  # reuse the main build's executed notebooks: only changed pages run again
         shutil.copytree(cache, VARIANT / "_build" / ".jupyter_cache", dirs_exist_ok=True)
@@ -65,6 +111,11 @@ def variant(site: Path) -> Variant:
                              str(VARIANT), "-W", "-n", "--keep-going"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:
-        pytest.fail(f"the pre-release build (COURSE_TODAY={today}) failed:\n{result.stdout[-4000:]}\n"
+        pytest.fail(f"the second build (COURSE_TODAY={today}) failed:\n{result.stdout[-4000:]}\n"
                     f"{result.stderr[-4000:]}")
     return Variant(VARIANT / "_build" / "html", today, port, token)
+
+
+@pytest.fixture(scope="session")
+def builds(site: Path, variant: Variant) -> Builds:
+    return Builds((Dated(site, built_on(site)), Dated(variant.site, variant.today)))

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from assignments import BLANK, MARKER, assignments, drifted
 from bs4 import BeautifulSoup
-from conftest import ROOT
+from conftest import ROOT, Builds
 
 ALL = assignments()
 IDS = [a.name for a in ALL]
@@ -88,8 +88,12 @@ def test_blank_student_notebook_fails_its_self_checks(a, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("a", ALL, ids=IDS)
-def test_solution_page_passes_every_self_check(site: Path, a) -> None:
-    page = site / a.solution.relative_to(ROOT).with_suffix(".html")
+def test_solution_page_passes_every_self_check(builds: Builds, a) -> None:
+    """On a build in which the solution is published (homework solutions wait for their deadline)."""
+    released = builds.released(a.solution.relative_to(ROOT).with_suffix("").as_posix())
+    if released is None:
+        pytest.skip(f"{a.name}'s solution is released in neither build (mid-term)")
+    page = released.site / a.solution.relative_to(ROOT).with_suffix(".html")
     text = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").get_text(" ")
     for q in questions(a.solution):
         assert re.search(rf"\b{q}\s+passed!", text), f"{page.name}: {q} did not pass"

@@ -104,3 +104,29 @@ def test_exercise_pages_exist(site: Path, a) -> None:
     student_page = site / a.student.relative_to(ROOT).with_suffix(".html")
     assert student_page.is_file() and (site / a.solution.relative_to(ROOT).with_suffix(".html")).is_file()
     assert "your code here" in student_page.read_text(encoding="utf-8")
+
+
+def test_a_moved_deadline_blames_the_agenda(tmp_path: Path) -> None:
+    """When only book/agenda.yml changed, the drift check says so (not the homework's source)."""
+    import datetime as dt
+
+    from assignments import Assignment, render, student_cause
+    from course_book.agenda_data import load_agenda
+
+    homework = next(a for a in ALL if a.kind == "homework")
+    agenda = ROOT / "book" / "agenda.yml"
+    term = load_agenda(agenda, root=None)
+    due = next(d for d in term.deadlines if d.page == homework.docname()).due.astimezone(term.tz)
+    text = agenda.read_text(encoding="utf-8")
+    old_due = f"{due:%Y-%m-%d %H:%M}"
+    assert text.count(old_due) == 1, f"{old_due} not found once in book/agenda.yml"
+    (tmp_path / "agenda.yml").write_text(text.replace(old_due, f"{due + dt.timedelta(days=1):%Y-%m-%d %H:%M}"))
+    moved = load_agenda(tmp_path / "agenda.yml", root=None, source="book/agenda.yml")
+    stale = tmp_path / homework.student.name
+    stale.write_text(render(homework, term)[0], encoding="utf-8")  # up to date with the old agenda
+    copy = Assignment(homework.source, stale, homework.solution, homework.kind)
+    expected, _ = render(homework, moved)
+    assert expected != stale.read_text(encoding="utf-8")
+    assert student_cause(copy, expected) == "book/agenda.yml (its deadline changed)"
+    stale.write_text(expected.replace("Question 1", "Question one"), encoding="utf-8")
+    assert student_cause(copy, expected) == homework.source

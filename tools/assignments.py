@@ -34,6 +34,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import yaml
 
 import generated
 
@@ -91,6 +92,40 @@ def autograder_requirements(root: Path = ROOT) -> str:
             + "\n".join(pins[p] for p in AUTOGRADER_PACKAGES) + "\n")
 
 
+TEST_CONFIG = re.compile(r'^\s*"""\s*# BEGIN TEST CONFIG\n(.*?)"""\s*# END TEST CONFIG\s*\n', re.S)
+
+
+def public_tests_earn_nothing(nb: nbformat.NotebookNode) -> None:
+    """Give every public test case of a question that also has hidden ones 0 points (in place).
+
+    otter splits a question's points evenly over all its test cases, public ones included, so a
+    notebook that passes only the checks a student sees would earn part of every question. With
+    public cases at 0, the question's points are shared by its hidden cases alone: the public checks
+    give feedback, the hidden tests give the grade. A case that sets its own points keeps them."""
+    question: list[nbformat.NotebookNode] = []
+    in_tests = False
+
+    def settle() -> None:
+        configs = [yaml.safe_load(m[1]) or {} if (m := TEST_CONFIG.match(c.source)) else {} for c in question]
+        if not any(c.get("hidden") for c in configs):
+            return
+        for cell, config in zip(question, configs):
+            if not config.get("hidden") and "points" not in config:
+                body = TEST_CONFIG.sub("", cell.source, count=1)
+                config = {**config, "points": 0}
+                cell.source = f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n{body}'
+
+    for cell in nb.cells:
+        text = cell.source.strip()
+        if cell.cell_type == "raw" and text == "# BEGIN TESTS":
+            in_tests, question = True, []
+        elif cell.cell_type == "raw" and text == "# END TESTS":
+            in_tests = False
+            settle()
+        elif in_tests and cell.cell_type == "code":
+            question.append(cell)
+
+
 def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
     """``otter assign`` the source in ``workdir``; returns (student, solution) notebooks as otter wrote
     them. The Gradescope archive is left in ``workdir/dist/autograder``."""
@@ -103,6 +138,7 @@ def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookN
             raise RuntimeError(f"{assignment.source.relative_to(ROOT)}: the first cell must be the raw "
                                "'# ASSIGNMENT CONFIG' cell")
         config.source = config.source.rstrip() + f"\nrequirements: {requirements.name}\n"
+        public_tests_earn_nothing(nb)
     master = workdir / f"{assignment.name}.ipynb"
     nbformat.write(nb, master)
     otter = Path(sys.executable).with_name("otter")
@@ -246,10 +282,25 @@ def write_autograders(target: Path, root: Path = ROOT) -> list[Path]:
     return written
 
 
+def _without_deadline(text: str) -> list:
+    """A notebook's cells without the deadline cell (the one part that comes from the agenda)."""
+    cells = nbformat.reads(text, as_version=4).cells
+    return [(c.cell_type, c.source) for c in cells if not c.source.startswith("**Deadline:**")]
+
+
+def student_cause(a: Assignment, expected: str) -> Path | str:
+    """What a stale student notebook is out of date with: its source, or only the agenda's deadline."""
+    if a.kind == "homework" and a.student.is_file():
+        current = a.student.read_text(encoding="utf-8")
+        if current != expected and _without_deadline(current) == _without_deadline(expected):
+            return "book/agenda.yml (its deadline changed)"
+    return a.source
+
+
 def outputs(root: Path = ROOT) -> Iterator[generated.Output]:
     for a in assignments(root):
         student, solution = render(a)
-        yield a.student, a.source, student
+        yield a.student, student_cause(a, student), student
         yield a.solution, a.source, solution
 
 

@@ -10,7 +10,9 @@ import argparse
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-Output = tuple[Path, Path, str]
+# (target, what it is made from, expected text). The source is a path, or a text that names the cause
+# when a script knows it better (e.g. "book/agenda.yml (the deadline)").
+Output = tuple[Path, Path | str, str]
 
 
 def drift(outputs: Iterable[Output], root: Path) -> list[str]:
@@ -20,7 +22,8 @@ def drift(outputs: Iterable[Output], root: Path) -> list[str]:
         if not target.is_file():
             problems.append(f"{rel}: missing (run `make notebooks`)")
         elif target.read_text(encoding="utf-8") != text:
-            problems.append(f"{rel}: out of date with {source.relative_to(root)} (run `make notebooks`)")
+            cause = source if isinstance(source, str) else source.relative_to(root)
+            problems.append(f"{rel}: out of date with {cause} (run `make notebooks`)")
     return problems
 
 

@@ -111,3 +111,19 @@ def test_numbers_are_compared_with_the_build(tmp_path: Path) -> None:
     assert robustness.compare_with_build([other], executed) == {"code/a.md": {"acc": (0.93, 0.94)}}
     assert robustness.compare_with_build([robustness.Run("code/a.md", "default", numbers={"acc": 0.5})],
                                          executed) == {}
+
+
+def test_tables_merge(tmp_path: Path) -> None:
+    def table(name: str, *runs: robustness.Run) -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps({"machine": {"cpu_capability": "AVX512"}, "paths": {"native": {}},
+                                    "runs": [robustness.asdict(r) for r in runs]}))
+        return path
+
+    first = table("a.json", robustness.Run("a.md", "native", status="fail", detail="old"),
+                  robustness.Run("b.md", "native", numbers={"x": 1.0}))
+    second = table("b.json", robustness.Run("a.md", "native", numbers={"x": 2.0}))
+    out = tmp_path / "merged.json"
+    assert robustness.main(["--merge", str(first), str(second), "--out", str(out)]) == 0
+    merged = json.loads(out.read_text())
+    assert {(r["notebook"], r["status"]) for r in merged["runs"]} == {("a.md", "pass"), ("b.md", "pass")}

@@ -226,6 +226,26 @@ def summary(runs: list[Run], paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def merge(tables: list[Path], out: Path) -> int:
+    """One table from several (e.g. runs over parts of the course): the last run of each
+    notebook and path wins."""
+    latest: dict[tuple[str, str], Run] = {}
+    reports = [json.loads(t.read_text(encoding="utf-8")) for t in tables]
+    for report in reports:
+        for r in report["runs"]:
+            latest[r["notebook"], r["path"]] = Run(**r)
+    runs = list(latest.values())
+    paths = list(dict.fromkeys(r.path for r in runs))
+    merged = {"machine": reports[-1]["machine"], "paths": {k: v for r in reports for k, v in r["paths"].items()},
+              "runs": [asdict(r) for r in runs],
+              "spread": {nb: spread([r for r in runs if r.notebook == nb]) for nb in dict.fromkeys(r.notebook for r in runs)}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(merged, indent=2, default=str) + "\n", encoding="utf-8")
+    print(summary(runs, paths))
+    print(f"table written to {out}")
+    return 0 if all(r.status == "pass" for r in runs) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to run (default: all of the book)")
@@ -233,10 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "robustness.json")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per notebook run")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="run nothing: merge earlier tables (later runs of a notebook and path win)")
     parser.add_argument("--twins", action="store_true",
                         help="run the .ipynb twins of MyST pages (what Colab opens) instead of the pages")
     args = parser.parse_args(argv)
 
+    if args.merge:
+        return merge(args.merge, args.out)
     capability = cpu_capability()
     paths = args.paths.split(",") if args.paths else available_paths(capability)
     unknown = [p for p in paths if p not in PATHS]

@@ -2,6 +2,7 @@
 boxes, the calendar file, rebuilds when only the date changes, and a bad agenda failing the build."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -139,20 +140,66 @@ def test_a_rebuild_with_another_date_updates_date_driven_pages(tmp_path: Path) -
     assert "(passed)" in soup(out / "hw.html").select_one(".course-deadline").get_text()
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (("2023-02-17, lectures: [2]", "2023-02-30, lectures: [2]"),
-     "invalid agenda: agenda.yml: sessions[1] (2023-02-30): field 'date': impossible date '2023-02-30'"),
-    (("page: lectures/lecture0", "page: lectures/lecture9"),
-     "invalid agenda: agenda.yml: lectures[0]: field 'page': page 'lectures/lecture9' does not exist"),
-    (("kind: homework,", "kind: homework, weight: 10,"),
-     "invalid agenda: agenda.yml: deadlines[0] (homework-1): field 'weight': unknown key"),
-])
-def test_a_bad_agenda_fails_the_build_with_its_message(tmp_path: Path, change: tuple[str, str],
-                                                       message: str) -> None:
-    src = make_project(tmp_path, AGENDA.replace(*change))
+def at(text: str, needle: str) -> str:
+    """'line:column' (1-based) of the only occurrence of ``needle`` in ``text``."""
+    assert text.count(needle) == 1, needle
+    before = text[: text.index(needle)]
+    return f"{before.count(chr(10)) + 1}:{len(before) - (before.rfind(chr(10)) + 1) + 1}"
+
+
+BAD_AGENDAS = [
+    (("2023-02-17, lectures: [2]", "2023-02-30, lectures: [2]"), "date: 2023-02-30",
+     "session 2 (2023-02-30): field 'date': impossible date '2023-02-30'"),
+    (("page: lectures/lecture0", "page: lectures/lecture9"), "page: lectures/lecture9",
+     "lecture 0: field 'page': page 'lectures/lecture9' does not exist"),
+    (("kind: homework,", "kind: homework, weight: 10,"), "weight: 10",
+     "deadline 1 (homework-1): field 'weight': unknown key (allowed: "),
+    (("introduced: 2023-02-10", "introduce: 2023-02-10"), "introduce: 2023-02-10",
+     "deadline 1 (homework-1): field 'introduce': unknown key, did you mean 'introduced'? (allowed: "),
+]
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(("change", "needle", "message"), BAD_AGENDAS)
+def test_a_bad_agenda_fails_the_build_with_one_line(tmp_path: Path, change: tuple[str, str], needle: str,
+                                                    message: str) -> None:
+    agenda = AGENDA.replace(*change)
+    src = make_project(tmp_path, agenda)
     result = build(src, "2023-03-01")
     assert result.returncode != 0
-    assert message in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    # -q: Sphinx prints nothing but the error, on one line that starts with the file, line and column.
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1, result.stderr
+    assert f"ERROR: agenda.yml:{at(agenda, needle)}: {message}" in lines[0]
+
+
+def test_a_bad_agenda_fails_a_jupyter_book_build_without_traceback(tmp_path: Path) -> None:
+    """Jupyter Book (what `make book` runs) adds no traceback and no "Look above for the cause" box."""
+    book = tmp_path / "book"
+    agenda = AGENDA.replace("2023-02-17, lectures: [2]", "2023-02-30, lectures: [2]")
+    for name, text in {**PAGES, "agenda.yml": agenda, "intro.md": "# Home\n\n```{next-up}\n```\n",
+                       "_toc.yml": "format: jb-book\nroot: intro\n"}.items():
+        (book / name).parent.mkdir(parents=True, exist_ok=True)
+        (book / name).write_text(text, encoding="utf-8")
+    config = {"title": "Agenda error", "only_build_toc_files": True,
+              "execute": {"execute_notebooks": "off"},
+              "sphinx": {"local_extensions": {"course_book": str(ROOT / "book" / "_ext")},
+                         "config": {"course_agenda_file": "agenda.yml", "course_agenda_page": "intro"}}}
+    (book / "_config.yml").write_text(json.dumps(config), encoding="utf-8")  # JSON is YAML
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", str(book), "-W", "-n",
+                             "--keep-going"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "COURSE_TODAY": "2023-03-01"})
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "Traceback" not in output and "Look above" not in output, output[-3000:]
+    expected = (f"agenda.yml:{at(agenda, 'date: 2023-02-30')}: session 2 (2023-02-30): field 'date': "
+                "impossible date '2023-02-30'")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0], result.stderr[-3000:]
 
 
 def test_unknown_deadline_id_on_a_page_fails_the_build(tmp_path: Path) -> None:

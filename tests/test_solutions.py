@@ -35,7 +35,7 @@ def test_release_rule(today: str, released: bool) -> None:
 
 
 def test_solution_needs_its_assignment_page() -> None:
-    with pytest.raises(AgendaError, match=r"deadlines\[0\] \(homework-1\): field 'solution': a solution "
+    with pytest.raises(AgendaError, match=r"deadline 1 \(homework-1\): field 'solution': a solution "
                                           r"needs the deadline's 'page'"):
         parse_agenda(_agenda({"solution": "hw-solution"}))
 

@@ -1,13 +1,15 @@
 """The term's agenda: load ``book/agenda.yml``, validate it, and answer date questions.
 
 Nothing here imports Sphinx, so the validation rules are unit-tested directly. Every error is an
-:class:`AgendaError` whose message names the file, the entry and the field, e.g.::
+:class:`AgendaError` whose one-line message names the file, the line and column in it (when the data
+came from the file), the entry (numbered from 1, as a person counts) and the field, e.g.::
 
-    book/agenda.yml: sessions[3] (2023-03-03): field 'date': impossible date '2023-02-30'
+    book/agenda.yml:72:5: session 2 (2023-02-30): field 'date': impossible date '2023-02-30'
 """
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import os
 import re
 from dataclasses import dataclass
@@ -155,7 +157,7 @@ class Term:
 
 
 class _Loader(yaml.SafeLoader):
-    """A YAML loader that keeps dates as text and rejects duplicate keys.
+    """A YAML loader that keeps dates as text.
 
     Dates stay strings so that an impossible date ('2023-02-30') is reported with its entry and field
     instead of as a bare ``ValueError`` from the YAML parser.
@@ -167,30 +169,139 @@ _Loader.yaml_implicit_resolvers = {
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 
+KeyPath = tuple[Any, ...]  # keys and list indices from the top of the file to a value: ("sessions", 1, "date")
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise AgendaError(
-                f"line {key_node.start_mark.line + 1}: key '{key}' appears twice in the same entry "
-                f"(first on line {seen[key]})")
-        seen[key] = key_node.start_mark.line + 1
-    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+# Entry names: a list or mapping of entries under these keys is named by its singular, numbered from 1
+# for lists (session 2) and by its own key for mappings (lecture 3).
+_SINGULAR = {"sessions": "session", "deadlines": "deadline", "lectures": "lecture",
+             "activities": "activity", "tutorials": "tutorial", "exercises": "exercise"}
+_HINT = {"sessions": "date", "deadlines": "id"}  # shown in brackets after the entry's number
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _child(container: Any, key: Any) -> Any:
+    if isinstance(container, dict):
+        return container.get(key)
+    if isinstance(container, list) and isinstance(key, int) and 0 <= key < len(container):
+        return container[key]
+    return None
+
+
+def entry_name(path: KeyPath, data: Any) -> str:
+    """How a person names the entry at ``path``: ``()`` is 'top level', ``("sessions", 1)`` is
+    'session 2 (2023-02-17)', ``("sessions", 0, "tutorials", 1)`` is 'session 1 (...): tutorial 2'."""
+    if not path:
+        return "top level"
+    names: list[str] = []
+    node, rest = data, list(path)
+    while rest:
+        key = rest.pop(0)
+        section = _child(node, key)
+        if rest and key in _SINGULAR and isinstance(section, (list, dict)):
+            index = rest.pop(0)
+            item = _child(section, index)
+            number = index + 1 if isinstance(section, list) and isinstance(index, int) else index
+            label = f"{_SINGULAR[key]} {number if isinstance(number, int) else repr(number)}"
+            hint = item.get(_HINT[key]) if key in _HINT and isinstance(item, dict) else None
+            names.append(label if hint is None else f"{label} ({hint})")
+            node = item
+        else:
+            names.append(str(key))
+            node = section
+    return ": ".join(names)
+
+
+@dataclass
+class Marks:
+    """Where each value of the agenda file is: 1-based (line, column) of the value's node and of the key
+    that introduces it, by :data:`KeyPath`."""
+
+    nodes: dict[KeyPath, tuple[int, int]]
+    keys: dict[KeyPath, tuple[int, int]]
+
+    def find(self, path: KeyPath, fld: str | None = None) -> tuple[int, int] | None:
+        """The field's key if it is there, else the entry's key (lecture 3's ``3:``), else the entry."""
+        if fld is not None and path + (fld,) in self.keys:
+            return self.keys[path + (fld,)]
+        return self.keys.get(path) or self.nodes.get(path)
+
+
+def _at(mark: yaml.Mark) -> tuple[int, int]:
+    return mark.line + 1, mark.column + 1
+
+
+def _index_nodes(loader: _Loader, node: yaml.Node, path: KeyPath, marks: Marks,
+                 duplicates: list[tuple[KeyPath, Any, tuple[int, int], int]], active: set[int]) -> None:
+    """Record the marks of ``node`` and everything under it, and every key repeated in one mapping."""
+    if id(node) in active:  # a recursive alias: nothing new below
+        return
+    marks.nodes.setdefault(path, _at(node.start_mark))
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            try:
+                key = loader.construct_object(key_node, deep=True)
+                hash(key)
+            except (yaml.YAMLError, TypeError):  # a merge key (<<) or an unhashable key
+                continue
+            if key in seen:
+                duplicates.append((path, key, _at(key_node.start_mark), seen[key]))
+                continue
+            seen[key] = key_node.start_mark.line + 1
+            marks.keys[path + (key,)] = _at(key_node.start_mark)
+            _index_nodes(loader, value_node, path + (key,), marks, duplicates, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _index_nodes(loader, item, path + (i,), marks, duplicates, active)
+    active.discard(id(node))
+
+
+def _where(source: str, at: tuple[int, int] | None) -> str:
+    return f"{source}:{at[0]}:{at[1]}" if at else source
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, Marks]:
+    """Parse the agenda's YAML text: the data (dates as text) and the position of every value.
+
+    A key repeated within one entry is an error (plain YAML loaders keep the last one silently).
+    """
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        marks, duplicates = Marks({}, {}), []
+        if node is not None:
+            _index_nodes(loader, node, (), marks, duplicates, set())
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = "; ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise AgendaError(f"{_where(source, _at(mark) if mark else None)}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise AgendaError(f"{source}: not valid YAML: {' '.join(str(exc).split())}") from None
+    finally:
+        loader.dispose()
+    if duplicates:
+        path, key, at, first = duplicates[0]
+        raise AgendaError(f"{_where(source, at)}: {entry_name(path, data)}: key {str(key)!r} appears twice "
+                          f"(first on line {first})")
+    return data, marks
 
 
 class _Ctx:
-    """Formats error messages for one entry of the file."""
+    """Formats error messages for one entry of the file: the entry at ``path`` of the whole ``data``,
+    located in the file by ``marks`` (``None`` for data that did not come from a file)."""
 
-    def __init__(self, source: str, entry: str) -> None:
-        self.source, self.entry = source, entry
+    def __init__(self, source: str, path: KeyPath, data: Any, marks: Marks | None) -> None:
+        self.source, self.path, self.data, self.marks = source, path, data, marks
+        self.entry = entry_name(path, data)
+
+    def sub(self, *keys: Any) -> _Ctx:
+        """The context of an entry inside this one (``ctx.sub("tutorials", 0)``)."""
+        return _Ctx(self.source, self.path + keys, self.data, self.marks)
 
     def error(self, fld: str | None, problem: str) -> AgendaError:
-        where = f"{self.source}: {self.entry}"
+        at = self.marks.find(self.path, fld) if self.marks is not None else None
+        where = f"{_where(self.source, at)}: {self.entry}"
         if fld is not None:
             where += f": field '{fld}'"
         return AgendaError(f"{where}: {problem}")
@@ -198,9 +309,11 @@ class _Ctx:
     def check_keys(self, data: Any, spec: dict[str, bool]) -> dict:
         if not isinstance(data, dict):
             raise self.error(None, f"expected a mapping of fields, got {type(data).__name__}")
-        unknown = sorted(set(map(str, data)) - set(spec))
+        unknown = [str(k) for k in data if str(k) not in spec]
         if unknown:
-            raise self.error(unknown[0], f"unknown key (allowed: {', '.join(sorted(spec))})")
+            close = difflib.get_close_matches(unknown[0], list(spec), n=1)
+            hint = f", did you mean '{close[0]}'?" if close else ""
+            raise self.error(unknown[0], f"unknown key{hint} (allowed: {', '.join(sorted(spec))})")
         missing = [k for k, req in spec.items() if req and k not in data]
         if missing:
             raise self.error(missing[0], "missing required key")
@@ -277,21 +390,23 @@ def _as_list(ctx: _Ctx, data: dict, fld: str) -> list:
 def _links(ctx: _Ctx, data: dict, fld: str, root: Path | None) -> tuple[Link, ...]:
     links = []
     for i, item in enumerate(_as_list(ctx, data, fld)):
-        sub = _Ctx(ctx.source, f"{ctx.entry}: {fld}[{i}]")
+        sub = ctx.sub(fld, i)
         sub.check_keys(item, ACTIVITY_KEYS)
         links.append(Link(sub.text(item, "title") or "", sub.page(item, "page", root)))
     return tuple(links)
 
 
-def parse_agenda(data: Any, source: str = "book/agenda.yml", root: Path | None = None) -> Term:
+def parse_agenda(data: Any, source: str = "book/agenda.yml", root: Path | None = None,
+                 marks: Marks | None = None) -> Term:
     """Validate already-loaded YAML data and build the :class:`Term`.
 
     ``root`` is the book's root folder, used to check that linked pages exist; ``None`` skips that check.
+    ``marks`` (from :func:`load_yaml`) puts the line and column of the entry or field into error messages.
     """
-    top = _Ctx(source, "top level")
+    top = _Ctx(source, (), data, marks)
     top.check_keys(data, TOP_KEYS)
 
-    tctx = _Ctx(source, "term")
+    tctx = top.sub("term")
     tdata = tctx.check_keys(data["term"], TERM_KEYS)
     tzname = tctx.text(tdata, "timezone") or ""
     try:
@@ -306,22 +421,21 @@ def parse_agenda(data: Any, source: str = "book/agenda.yml", root: Path | None =
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", slug):
         raise tctx.error("slug", f"expected lower-case letters, digits and dashes, got {slug!r}")
 
-    lectures = _parse_lectures(data["lectures"], source, root)
-    sessions = _parse_sessions(data["sessions"], source, root, tz, default_time, default_minutes,
-                               default_room, lectures)
-    deadlines = _parse_deadlines(data["deadlines"], source, root, tz, sessions)
+    lectures = _parse_lectures(top.sub("lectures"), data["lectures"], root)
+    sessions = _parse_sessions(top.sub("sessions"), data["sessions"], root, tz, default_time,
+                               default_minutes, default_room, lectures)
+    deadlines = _parse_deadlines(top.sub("deadlines"), data["deadlines"], root, tz, sessions)
     return Term(name=tctx.text(tdata, "name") or "", slug=slug, timezone=tzname,
                 url=tctx.url(tdata, "url"), lectures=lectures, sessions=sessions,
                 deadlines=deadlines, source=source)
 
 
-def _parse_lectures(raw: Any, source: str, root: Path | None) -> dict[int, Lecture]:
-    ctx = _Ctx(source, "lectures")
+def _parse_lectures(ctx: _Ctx, raw: Any, root: Path | None) -> dict[int, Lecture]:
     if not isinstance(raw, dict):
         raise ctx.error(None, "expected a mapping from lecture number to its title, page and code")
     lectures = {}
     for number, item in raw.items():
-        lctx = _Ctx(source, f"lectures[{number}]")
+        lctx = ctx.sub(number)
         if not isinstance(number, int) or isinstance(number, bool) or number < 0:
             raise lctx.error(None, f"lecture numbers must be whole numbers >= 0, got {number!r}")
         lctx.check_keys(item, LECTURE_KEYS)
@@ -333,17 +447,17 @@ def _parse_lectures(raw: Any, source: str, root: Path | None) -> dict[int, Lectu
     return dict(sorted(lectures.items()))
 
 
-def _parse_sessions(raw: Any, source: str, root: Path | None, tz: ZoneInfo, default_time: dt.time,
+def _parse_sessions(sctx: _Ctx, raw: Any, root: Path | None, tz: ZoneInfo, default_time: dt.time,
                     default_minutes: int, default_room: str,
                     lectures: dict[int, Lecture]) -> tuple[Session, ...]:
     if not isinstance(raw, list):
-        raise _Ctx(source, "sessions").error(None, "expected a list of sessions")
+        raise sctx.error(None, "expected a list of sessions")
     sessions: list[Session] = []
+    contexts: list[_Ctx] = []
     ids: dict[str, str] = {}
     scheduled: dict[int, str] = {}
     for i, item in enumerate(raw):
-        date_hint = item.get("date", "?") if isinstance(item, dict) else "?"
-        ctx = _Ctx(source, f"sessions[{i}] ({date_hint})")
+        ctx = sctx.sub(i)
         ctx.check_keys(item, SESSION_KEYS)
         day = ctx.date(item, "date")
         clock = ctx.time(item, "time", f"{default_time:%H:%M}")
@@ -372,23 +486,23 @@ def _parse_sessions(raw: Any, source: str, root: Path | None, tz: ZoneInfo, defa
                                 room=ctx.text(item, "room", default_room) or "",
                                 lectures=tuple(session_lectures), activities=activities,
                                 tutorials=tutorials, exercises=exercises))
-    for a, b in zip(sessions, sessions[1:]):
+        contexts.append(ctx)
+    for (a, b), (actx, bctx) in zip(zip(sessions, sessions[1:]), zip(contexts, contexts[1:])):
         if b.start < a.start:
-            raise AgendaError(f"{source}: sessions: '{b.id}' is listed after '{a.id}' but happens "
-                              "before it; keep sessions in date order")
+            raise bctx.error("date", f"{b.start:%Y-%m-%d %H:%M} is before the session listed above it "
+                                     f"({actx.entry}, {a.start:%Y-%m-%d %H:%M}); keep sessions in date order")
     return tuple(sessions)
 
 
-def _parse_deadlines(raw: Any, source: str, root: Path | None, tz: ZoneInfo,
+def _parse_deadlines(dctx: _Ctx, raw: Any, root: Path | None, tz: ZoneInfo,
                      sessions: tuple[Session, ...]) -> tuple[Deadline, ...]:
     if not isinstance(raw, list):
-        raise _Ctx(source, "deadlines").error(None, "expected a list of deadlines")
+        raise dctx.error(None, "expected a list of deadlines")
     by_key = {s.id: s for s in sessions} | {s.start.date().isoformat(): s for s in sessions}
     deadlines: list[Deadline] = []
     seen: dict[str, str] = {}
     for i, item in enumerate(raw):
-        hint = item.get("id", "?") if isinstance(item, dict) else "?"
-        ctx = _Ctx(source, f"deadlines[{i}] ({hint})")
+        ctx = dctx.sub(i)
         ctx.check_keys(item, DEADLINE_KEYS)
         did = ctx.text(item, "id") or ""
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", did):
@@ -432,13 +546,8 @@ def load_agenda(path: Path, root: Path | None = None, source: str | None = None)
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise AgendaError(f"{source}: cannot read the agenda file ({exc.strerror})") from None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
-    except AgendaError as exc:
-        raise AgendaError(f"{source}: {exc}") from None
-    except yaml.YAMLError as exc:
-        raise AgendaError(f"{source}: not valid YAML: {exc}") from None
-    return parse_agenda(data, source=source, root=root)
+    data, marks = load_yaml(text, source)
+    return parse_agenda(data, source=source, root=root, marks=marks)
 
 
 def build_date(tz: ZoneInfo, env: dict[str, str] | None = None) -> dt.date:
@@ -471,5 +580,6 @@ def format_due(deadline: Deadline, tz: ZoneInfo) -> str:
     return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({tz.key})"
 
 
-__all__ = ["AgendaError", "Deadline", "Lecture", "Link", "Session", "Term", "build_date",
-           "chronological", "format_day", "format_due", "load_agenda", "parse_agenda"]
+__all__ = ["AgendaError", "Deadline", "Lecture", "Link", "Marks", "Session", "Term", "build_date",
+           "chronological", "entry_name", "format_day", "format_due", "load_agenda", "load_yaml",
+           "parse_agenda"]

@@ -20,12 +20,14 @@ from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.environment import BuildEnvironment
 from sphinx.errors import ExtensionError
+from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
 from .agenda_data import AgendaError, Deadline, Session, Term, build_date, chronological, format_due, load_agenda
 from .ical import render_ics, revision_time
 
 ICS_NAME = "agenda.ics"
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- state
@@ -43,13 +45,22 @@ def _today(env: BuildEnvironment) -> dt.date:
 
 
 def load_term(app: Sphinx) -> None:
-    """Load and validate the agenda once per build; a bad file stops the build with its message."""
+    """Load and validate the agenda once per build; a bad file stops the build with its message.
+
+    The message is the whole report: one ``ERROR:`` line naming the file, line, column, entry and
+    field. An exception would add tracebacks: Sphinx prints an ``ExtensionError`` with its category,
+    and Jupyter Book then raises its own error from it, two tracebacks ending in "Look above for the
+    cause". So the error is logged (``-W`` must not turn the log record itself into an exception) and
+    the build ends with exit status 1, which neither Sphinx nor Jupyter Book catches.
+    """
     path = Path(app.srcdir) / app.config.course_agenda_file
     try:
         term = load_agenda(path, root=Path(app.srcdir), source=app.config.course_agenda_file)
         app.course_today = build_date(term.tz)  # type: ignore[attr-defined]
     except AgendaError as exc:
-        raise ExtensionError(f"invalid agenda: {exc}") from None
+        with logging.skip_warningiserror():
+            logger.error(str(exc))
+        raise SystemExit(1) from None
     app.course_term = term  # type: ignore[attr-defined]
 
 

@@ -117,20 +117,20 @@ def test_blank_notebook_gets_zero(outcomes: dict, name: str) -> None:
 def replaced_questions(name: str) -> list[str]:
     """The questions whose answers the public-only fixture replaces (named in each docstring)."""
     text = (FIXTURES / f"{name}_public_only.py").read_text(encoding="utf-8")
-    return sorted(set(re.findall(r'"""(q\d+)\b', text)))
+    return sorted(set(re.findall(r'(?:"""|^# )(q\d+)\b', text, re.M)))
 
 
 @pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
 def test_public_checks_alone_earn_nothing(outcomes: dict, name: str) -> None:
     """Public cases carry 0 points (tools/assignments.py): an answer that passes every public check
-    but fails a hidden test keeps at most half of its question's points, and the submission as a
-    whole loses at least the replaced questions' points minus those halves."""
+    but fails a hidden test loses points on its question, and the half-right answers together keep at
+    most a third of their questions' points (before public cases had 0 points: about half)."""
     graded, full = outcomes[name, "public-only"], outcomes[name, "solution"]
     replaced = replaced_questions(name)
     assert len(replaced) >= 3, f"{name}: the fixture replaces too few answers: {replaced}"
     kept = {q: (graded.tests.get(q, 0), full.tests[q]) for q in replaced}
-    assert all(got <= 0.5 * possible for got, possible in kept.values()), f"{name}: {kept}"
-    assert graded.score <= full.possible - sum(p for _, p in kept.values()) / 2, (graded.score, kept)
+    assert all(got < possible for got, possible in kept.values()), f"{name}: {kept}"
+    assert sum(g for g, _ in kept.values()) <= sum(p for _, p in kept.values()) / 3, f"{name}: {kept}"
 
 
 @pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])

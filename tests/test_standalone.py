@@ -148,34 +148,33 @@ def served(tmp_path: Path) -> Iterator[str]:
     server.shutdown()
 
 
-def test_missing_checkpoint_is_downloaded_and_checked(served: str, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    ns = _loader_namespace()
+@pytest.fixture
+def alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working folder outside the course build (no COURSE_REPO_DIR), as on Colab."""
     monkeypatch.delenv("COURSE_REPO_DIR", raising=False)
-    (tmp_path / "work").mkdir()
-    monkeypatch.chdir(tmp_path / "work")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def test_missing_checkpoint_is_downloaded_and_checked(served: str, alone: Path) -> None:
+    ns = _loader_namespace()
     path = ns["find_checkpoint"](url=f"{served}/glyphnet.pt")
-    assert path.resolve() == (tmp_path / "work" / "glyphnet.pt").resolve()
+    assert path.resolve() == (alone / "glyphnet.pt").resolve()
     assert path.read_bytes() == (ROOT / "code/exercises/glyphnet.pt").read_bytes()
     assert ns["find_checkpoint"](url="http://127.0.0.1:9/never-asked") == path  # found, not fetched again
 
 
-def test_a_wrong_download_is_refused_and_not_saved(served: str, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_download_is_refused_and_not_saved(served: str, alone: Path) -> None:
     ns = _loader_namespace()
-    monkeypatch.delenv("COURSE_REPO_DIR", raising=False)
-    (tmp_path / "work").mkdir()
-    monkeypatch.chdir(tmp_path / "work")
     with pytest.raises(RuntimeError, match="not the course's checkpoint"):
         ns["find_checkpoint"](url=f"{served}/pretrain_glyphnet.py")
-    assert not list((tmp_path / "work").iterdir())
+    assert not list(alone.iterdir())
 
 
-def test_offline_the_error_says_what_to_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_offline_the_error_says_what_to_do(alone: Path) -> None:
     ns = _loader_namespace()
-    monkeypatch.delenv("COURSE_REPO_DIR", raising=False)
-    (tmp_path / "work").mkdir()
-    monkeypatch.chdir(tmp_path / "work")
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

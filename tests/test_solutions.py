@@ -143,3 +143,17 @@ def test_a_date_change_alone_releases_the_solution(book: Path, tmp_path: Path) -
         assert (SECRET in (out / "solutions" / "hw.html").read_text()) is published, today
         assert (SECRET in _site_text(out)) is published, f"{today}: a stale copy of the solution is published"
         assert (out / "_sources" / "solutions" / "hw.ipynb").exists() is published, today
+
+
+def test_words_no_page_holds_leave_the_search_index() -> None:
+    """Sphinx keeps a re-read page's old words with empty document lists; they must go."""
+    from course_book.solutions import prune_search_index
+    index = ('Search.setIndex({"docnames": ["a", "b"], "terms": {"kept": [0, 1], "one": 1, "zebracorn": []}, '
+             '"titleterms": {"gone": [], "title": 0}})')
+    pruned = prune_search_index(index)
+    assert pruned.startswith("Search.setIndex(") and pruned.endswith(")")
+    data = json.loads(pruned[len("Search.setIndex("):-1])
+    assert data["terms"] == {"kept": [0, 1], "one": 1} and data["titleterms"] == {"title": 0}
+    assert prune_search_index('Search.setIndex({"terms": {"a": 0}, "titleterms": {}})') == (
+        'Search.setIndex({"terms": {"a": 0}, "titleterms": {}})'), "an index with nothing to drop is kept as is"
+    assert prune_search_index("var x = 1") == "var x = 1"

@@ -120,7 +120,8 @@ def remove_stale_output(app: Sphinx, exception: Exception | None) -> None:
 
     Sphinx rewrites the pages it builds but never deletes files: a rebuild dated before a deadline
     would keep the full solution's ``_sources`` copy and the images of its outputs. Images that no
-    page of this build references are removed too (they can only come from pages built earlier)."""
+    page of this build references are removed too (they can only come from pages built earlier), and
+    so are the search index's words that no page of this build holds."""
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
@@ -135,6 +136,35 @@ def remove_stale_output(app: Sphinx, exception: Exception | None) -> None:
         for image in images.iterdir():
             if image.is_file() and image.name not in referenced:
                 image.unlink()
+    index = out / "searchindex.js"
+    if index.is_file():
+        index.write_text(prune_search_index(index.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+SEARCH_PREFIX, SEARCH_SUFFIX = "Search.setIndex(", ")"
+
+
+def prune_search_index(text: str) -> str:
+    """Drop the words of the search index that no page holds any more.
+
+    Sphinx updates ``searchindex.js`` in place: a page read again loses its documents from each word's
+    list, but the word itself stays, with an empty list. A rebuild dated before a release would then
+    keep every word of the solution an earlier build indexed (identifiers of its code, words of its
+    answers), searchable by anyone who reads the file."""
+    if not (text.startswith(SEARCH_PREFIX) and text.rstrip().endswith(SEARCH_SUFFIX)):
+        return text  # not the format this knows: leave it to the leak tests
+    body = text[len(SEARCH_PREFIX):text.rstrip().rindex(SEARCH_SUFFIX)]
+    data = json.loads(body)
+    changed = False
+    for key in ("terms", "titleterms"):
+        words = data.get(key)
+        if isinstance(words, dict):
+            kept = {word: docs for word, docs in words.items() if docs != []}
+            changed |= len(kept) != len(words)
+            data[key] = kept
+    if not changed:
+        return text
+    return SEARCH_PREFIX + json.dumps(data, sort_keys=True) + SEARCH_SUFFIX  # as Sphinx writes it
 
 
 def setup(app: Sphinx) -> None:

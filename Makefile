@@ -55,11 +55,14 @@ build:
 deps: $(STAMPS)/build assets
 
 # venv refuses a symlink: a linked .venv (shared with another clone) is made where the link points.
+# torch comes from PyTorch's CPU wheel index where that answers (tools/torch_index.py probes it once,
+# for 5 s), else from PyPI after a one-line notice: never a blind extra index, which costs pip retries.
 $(STAMPS)/build: $(if $(BUILD_STALE),FORCE)
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print(f"warning: the course pins are tested with Python 3.11, this is {v[0]}.{v[1]}"))' || true
 	test -x $(BIN)/python || $(PYTHON) -m venv "$$([ -L $(VENV) ] && readlink -f $(VENV) || echo $(VENV))"
 	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	opts=$$($(BIN)/python tools/torch_index.py) && \
+	  $(BIN)/python -m pip install --quiet -r requirements.txt $$opts
 	mkdir -p $(STAMPS) && $(SHA256) requirements.txt > $@
 
 assets: $(NODE_STAMP) $(THEBE_STAMP)

@@ -9,6 +9,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # -W: warnings are errors; -n: nitpicky (every reference must resolve); --keep-going: report them all.
 JB_FLAGS ?= -W -n --keep-going
+# jupyter-book build, with Sphinx reading (executing) notebooks on every core (tools/build.py);
+# COURSE_BUILD_JOBS=1 makes it serial.
+JUPYTER_BOOK = $(BIN)/python tools/build.py
 STAMPS := $(VENV)/.stamps
 # Each install leaves a stamp that holds the SHA-256 of the files it installed from; it runs again
 # only when those contents change (or what it installed is gone), never because of file times, so
@@ -41,7 +44,7 @@ help:
 	@echo "make clean      remove _build (the execution cache too)"
 
 book: deps
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(JUPYTER_BOOK) . $(JB_FLAGS)
 	$(AUTOGRADERS)
 	@echo
 	@echo "Built. Preview with:  $(BIN)/python -m http.server -d _build/html 8000"
@@ -49,7 +52,7 @@ book: deps
 
 # The build itself without the dependency check (what CI and the tests use once deps are in place).
 build:
-	$(BIN)/jupyter-book build . $(JB_FLAGS)
+	$(JUPYTER_BOOK) . $(JB_FLAGS)
 	$(AUTOGRADERS)
 
 deps: $(STAMPS)/build assets
@@ -102,7 +105,7 @@ $(STAMPS)/test: $(if $(or $(BUILD_STALE),$(call stale,$(STAMPS)/test,$(TEST_REQU
 # The build runs in an empty network namespace where the machine allows it (root, unshare), which
 # proves that building needs no network; elsewhere it runs normally.
 test: test-deps
-	bash tools/offline.sh $(BIN)/jupyter-book build . $(JB_FLAGS)
+	bash tools/offline.sh $(JUPYTER_BOOK) . $(JB_FLAGS)
 	bash tools/offline.sh $(AUTOGRADERS)
 	$(BIN)/python -m pytest tests
 

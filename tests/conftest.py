@@ -107,7 +107,7 @@ def variant(site: Path) -> Variant:
     if cache.is_dir():  # reuse the main build's executed notebooks: only changed pages run again
         shutil.copytree(cache, VARIANT / "_build" / ".jupyter_cache", dirs_exist_ok=True)
     env = {**live.kernel_env(port, token), "COURSE_TODAY": today.isoformat()}
-    result = subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", ".", "--path-output",
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "tools/build.py", ".", "--path-output",
                              str(VARIANT), "-W", "-n", "--keep-going"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=1800)
     if result.returncode != 0:

@@ -86,7 +86,7 @@ def main() -> int:
                   "`make live LIVE_PORT=8001 KERNEL_PORT=8889`", file=sys.stderr)
             return 1
     token = secrets.token_hex(16)
-    build = subprocess.run([str(BIN / "jupyter-book"), "build", ".", *args.build_flags],
+    build = subprocess.run([str(BIN / "python"), "tools/build.py", ".", *args.build_flags],
                            cwd=ROOT, env=kernel_env(args.kernel_port, token))
     if build.returncode != 0:
         return build.returncode

@@ -1,7 +1,9 @@
-"""A failing cell or a stray stderr warning fails a book build with the same execution settings as the
-course, and the message names the notebook and shows the traceback."""
+"""A failing cell or a stray stderr warning fails a book build with the same execution settings and build
+command as the course (pages read in parallel), and the message names the notebook and shows the
+traceback."""
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -30,9 +32,13 @@ def make_book(tmp: Path, cell: str, text: str = "") -> Path:
                               if k.startswith(("nb_", "suppress_warnings"))}},
     }
     (tmp / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    (tmp / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: broken\n",
-                                  encoding="utf-8")
+    # Six more pages than the two that matter: Sphinx reads in parallel only above five pages.
+    fillers = [f"page{i}" for i in range(6)]
+    (tmp / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: broken\n"
+                                  + "".join(f"  - file: {name}\n" for name in fillers), encoding="utf-8")
     (tmp / "intro.md").write_text("# Intro\n\nText.\n", encoding="utf-8")
+    for name in fillers:
+        (tmp / f"{name}.md").write_text(f"# Page {name}\n\nText.\n", encoding="utf-8")
     (tmp / "broken.md").write_text(
         HEADER + "# Broken notebook\n\n```{code-cell} ipython3\nx = 1\n```\n\n"
         f"```{{code-cell}} ipython3\n{cell}\n```\n\n{text}\n", encoding="utf-8")
@@ -40,8 +46,10 @@ def make_book(tmp: Path, cell: str, text: str = "") -> Path:
 
 
 def build(book: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / ".venv" / "bin" / "jupyter-book"), "build", str(book), "-W", "-n",
-                           "--keep-going"], capture_output=True, text=True, timeout=300)
+    """The course's build command (tools/build.py), reading pages with two parallel workers."""
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "tools" / "build.py"), str(book),
+                           "-W", "-n", "--keep-going"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "COURSE_BUILD_JOBS": "2"})
 
 
 @pytest.mark.parametrize(("cell", "expected"), [

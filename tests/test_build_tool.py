@@ -1,13 +1,13 @@
-"""tools/build.py: jupyter-book build with parallel readers, and the parallel-safety declaration that
-lets Sphinx use them (book/_ext/course_book/exec_stats.py)."""
+"""tools/build.py: jupyter-book build with parallel readers, the parallel-safety declarations that let
+Sphinx use them, and the worker's traceback when a parallel read fails (tests/test_build_failures.py
+builds real books with it)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
+from types import ModuleType
 
 import pytest
 
 import build
-from course_book.exec_stats import declare_parallel_safe
 
 
 @pytest.mark.parametrize(("environ", "cpus", "jobs"), [
@@ -30,13 +30,29 @@ def test_the_wrapped_build_gets_the_jobs_unless_given() -> None:
     assert calls == [(("src", "out"), {"quiet": True, "jobs": 2}), (("src", "out"), {"jobs": 1})]
 
 
-def test_multitoc_numbering_is_declared_parallel_safe_only_when_undeclared() -> None:
-    undeclared, unsafe = SimpleNamespace(parallel_read_safe=None), SimpleNamespace(parallel_read_safe=False)
-    declare_parallel_safe(SimpleNamespace(extensions={"sphinx_multitoc_numbering": undeclared}))
-    assert undeclared.parallel_read_safe is True
-    declare_parallel_safe(SimpleNamespace(extensions={"sphinx_multitoc_numbering": unsafe}))
-    assert unsafe.parallel_read_safe is False, "an extension that says it is unsafe must stay so"
-    declare_parallel_safe(SimpleNamespace(extensions={}))
-    latex = SimpleNamespace(parallel_read_safe=None)
-    declare_parallel_safe(SimpleNamespace(extensions={"sphinx_jupyterbook_latex": latex}))
-    assert latex.parallel_read_safe is True
+def test_extensions_are_declared_parallel_safe_unless_they_say_otherwise() -> None:
+    undeclared = ModuleType("undeclared")
+    undeclared.setup = lambda app: None
+    unsafe = ModuleType("unsafe")
+    unsafe.setup = lambda app: {"parallel_read_safe": False, "version": "1"}
+    for module in (undeclared, unsafe):
+        build.declare_parallel_safe(module)
+        build.declare_parallel_safe(module)  # twice: wrapped once
+    assert undeclared.setup(None) == {"parallel_read_safe": True}
+    assert unsafe.setup(None) == {"parallel_read_safe": False, "version": "1"}, "a declared 'unsafe' must stay"
+
+
+def test_the_jupyter_book_extensions_that_block_parallel_reading_are_the_ones_declared() -> None:
+    """If a new Jupyter Book release declares them itself, this list can shrink; if it adds another
+    undeclared one, the course build warns (an error under -W) and this list must grow."""
+    import importlib
+    for name in build.PARALLEL_SAFE:
+        assert hasattr(importlib.import_module(name), "setup"), name
+
+
+def test_a_failed_parallel_read_prints_the_worker_traceback(capsys: pytest.CaptureFixture) -> None:
+    from sphinx.errors import SphinxParallelError
+    error = SphinxParallelError("ExecutionError: book/broken.md", "Traceback ...\nValueError: marker-1b2c")
+    assert build.report_parallel_error(error) is error
+    assert "ValueError: marker-1b2c" in capsys.readouterr().err
+    assert build.report_parallel_error(0) == 0 and capsys.readouterr().err == ""

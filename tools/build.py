@@ -11,10 +11,21 @@ kernels share two cores without oversubscribing them.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import Any
+
+# Extensions Jupyter Book always loads that do not say whether Sphinx may read pages in parallel
+# (Sphinx then reads serially, with a warning that -W turns into an error), and why each is safe.
+PARALLEL_SAFE = {
+    # replaces how the main process numbers sections, once every page has been read
+    "sphinx_multitoc_numbering",
+    # adds nodes and transforms that act only for the LaTeX builders
+    "sphinx_jupyterbook_latex",
+}
 
 
 def build_jobs(environ: dict[str, str] | os._Environ = os.environ, cpus: int | None = None) -> int:
@@ -35,8 +46,38 @@ def with_jobs(build_sphinx: Callable[..., Any], jobs: int) -> Callable[..., Any]
     @functools.wraps(build_sphinx)
     def build(*args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("jobs", jobs)
-        return build_sphinx(*args, **kwargs)
+        return report_parallel_error(build_sphinx(*args, **kwargs))
     return build
+
+
+def declare_parallel_safe(module: ModuleType) -> None:
+    """Make an extension's ``setup`` declare it safe for parallel reading, unless it says otherwise."""
+    setup = module.setup
+    if getattr(setup, "declared_parallel_safe", False):
+        return
+
+    @functools.wraps(setup)
+    def safe_setup(app: Any) -> dict[str, Any]:
+        metadata = dict(setup(app) or {})
+        metadata.setdefault("parallel_read_safe", True)
+        return metadata
+
+    safe_setup.declared_parallel_safe = True  # type: ignore[attr-defined]
+    module.setup = safe_setup
+
+
+def report_parallel_error(result: Any) -> Any:
+    """Print the worker's traceback of a failed parallel read (a failing notebook cell, say).
+
+    Sphinx's parallel reader drops the failed worker's log, where myst-nb wrote the cell's traceback,
+    and Jupyter Book prints only the exception's one-line message (the notebook's path): the
+    traceback it carries holds the cell, the error and the notebook."""
+    from sphinx.errors import SphinxParallelError
+
+    if isinstance(result, SphinxParallelError):
+        print(f"error while reading pages in parallel: {result.message}\n{result.traceback}",
+              file=sys.stderr, flush=True)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -44,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     from jupyter_book.cli.main import main as jupyter_book
 
     jobs = build_jobs()
+    for name in sorted(PARALLEL_SAFE):
+        declare_parallel_safe(importlib.import_module(name))
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")  # inherited by the notebook kernels Sphinx's workers start
     jb_sphinx.build_sphinx = with_jobs(jb_sphinx.build_sphinx, jobs)

@@ -39,27 +39,7 @@ def write_stats(app: Sphinx, exception: Exception | None) -> None:
     (Path(app.outdir).parent / "build-info.json").write_text(json.dumps(info) + "\n", encoding="utf-8")
 
 
-# Extensions Jupyter Book always loads that do not say whether Sphinx may read pages in parallel
-# (Sphinx then reads serially, with a warning that -W turns into an error), and why each is safe.
-PARALLEL_SAFE = {
-    # replaces how the main process numbers sections, once every page has been read
-    "sphinx_multitoc_numbering": True,
-    # adds nodes and transforms that act only for the LaTeX builders
-    "sphinx_jupyterbook_latex": True,
-}
-
-
-def declare_parallel_safe(app: Sphinx) -> None:
-    """Let Sphinx read (and so execute) notebooks in parallel when ``tools/build.py`` asks for it:
-    declare the extensions of :data:`PARALLEL_SAFE` safe, unless they declared something themselves."""
-    for name, safe in PARALLEL_SAFE.items():
-        extension = app.extensions.get(name)
-        if extension is not None and extension.parallel_read_safe is None:
-            extension.parallel_read_safe = safe
-
-
 def setup(app: Sphinx) -> None:
-    app.connect("builder-inited", declare_parallel_safe)
     # Run-time budgets in seconds, checked by tests/test_notebooks.py: a default, and exceptions by
     # docname for the few notebooks allowed more.
     app.add_config_value("course_notebook_budget", 60, "", [int, float])

@@ -40,6 +40,7 @@ sys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})
 extensions = ["myst_nb", "course_book"]
 course_agenda_file = "book/agenda.yml"
 course_agenda_page = "book/agenda"
+course_vendor_mathjax = False  # the math assets play no part here (either name, as the extension has it)
 course_katex = False
 course_vendor_thebe = False
 nb_execution_mode = "off"

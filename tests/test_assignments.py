@@ -130,3 +130,29 @@ def test_a_moved_deadline_blames_the_agenda(tmp_path: Path) -> None:
     assert student_cause(copy, expected) == "book/agenda.yml (its deadline changed)"
     stale.write_text(expected.replace("Question 1", "Question one"), encoding="utf-8")
     assert student_cause(copy, expected) == homework.source
+
+
+def test_hidden_cases_carry_the_points_and_start_with_the_public_checks() -> None:
+    """grade_on_hidden_tests on a question with one public and two hidden cases (one with its own points)."""
+    import yaml
+    from assignments import TEST_CONFIG, grade_on_hidden_tests
+
+    def test_cell(body: str, **config) -> nbformat.NotebookNode:
+        header = f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n' if config else ""
+        return nbformat.v4.new_code_cell(header + body)
+
+    raw = nbformat.v4.new_raw_cell
+    nb = nbformat.v4.new_notebook(cells=[
+        raw("# BEGIN TESTS"), test_cell("assert f(1) == 2"), test_cell("assert f(5) == 10", hidden=True),
+        test_cell("assert f(-1) == -2", hidden=True, points=1.5), raw("# END TESTS"),
+        raw("# BEGIN TESTS"), test_cell("assert g() == 0"), raw("# END TESTS")])  # public only: untouched
+    before = nbformat.writes(nb)
+    grade_on_hidden_tests(nb)
+    public, hidden, weighted, alone = (nb.cells[i] for i in (1, 2, 3, 6))
+    configs = [yaml.safe_load(TEST_CONFIG.match(c.source)[1]) for c in (public, hidden, weighted)]
+    assert configs == [{"points": 0}, {"hidden": True}, {"hidden": True, "points": 1.5}]
+    for cell, check in ((hidden, "assert f(5) == 10"), (weighted, "assert f(-1) == -2")):
+        body = TEST_CONFIG.sub("", cell.source)
+        assert body.index("assert f(1) == 2") < body.index(check), "the public check must run first"
+    assert TEST_CONFIG.sub("", public.source).strip() == "assert f(1) == 2"
+    assert alone.source == "assert g() == 0", f"a question without hidden cases is left alone:\n{before}"

@@ -15,8 +15,12 @@ writes, beside the ``source`` folder,
 
 ``python tools/assignments.py`` rewrites them; ``--check`` reports the ones that are missing or out of
 date (tests/test_assignments.py does the same). ``--autograder DIR`` writes each homework's
-Gradescope archive ``DIR/<name>.zip`` (hidden tests and points included); ``make book`` puts them in
-``_build/autograder/``, outside the published site.
+Gradescope archive ``DIR/<name>.zip`` (hidden tests and points included, graded on the course's
+Python, ``COURSE_PYTHON``); ``make book`` puts them in ``_build/autograder/``, outside the published site.
+
+How a homework question is graded (``grade_on_hidden_tests``): its public checks carry 0 points and
+run first inside every hidden test case, so the points go to the hidden cases and a hidden case passes
+only if the public checks pass too. An answer that ignores a failing self-check cannot keep points.
 """
 from __future__ import annotations
 
@@ -45,6 +49,9 @@ from course_book.agenda_data import Term, format_due, load_agenda  # noqa: E402
 # What Gradescope's autograder image installs before grading a homework (pins from requirements.txt).
 AUTOGRADER_PACKAGES = ("torch", "torchvision", "numpy", "matplotlib", "scikit-learn", "pillow", "pandas")
 OTTER_VERSION = "7.0.0"
+# The Python the course is built and tested on (Makefile, binder/runtime.txt, .github/workflows): the
+# Gradescope image must grade on the same one, not on otter's default (3.13 for otter 7).
+COURSE_PYTHON = "3.11"
 BLANK = "raise NotImplementedError(\"your code here\")"
 MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
 
@@ -95,13 +102,16 @@ def autograder_requirements(root: Path = ROOT) -> str:
 TEST_CONFIG = re.compile(r'^\s*"""\s*# BEGIN TEST CONFIG\n(.*?)"""\s*# END TEST CONFIG\s*\n', re.S)
 
 
-def public_tests_earn_nothing(nb: nbformat.NotebookNode) -> None:
-    """Give every public test case of a question that also has hidden ones 0 points (in place).
+def grade_on_hidden_tests(nb: nbformat.NotebookNode) -> None:
+    """Let the hidden tests carry a question's grade, gated by its public checks (in place).
 
     otter splits a question's points evenly over all its test cases, public ones included, so a
-    notebook that passes only the checks a student sees would earn part of every question. With
-    public cases at 0, the question's points are shared by its hidden cases alone: the public checks
-    give feedback, the hidden tests give the grade. A case that sets its own points keeps them."""
+    notebook that passes only the checks a student sees would earn part of every question. For a
+    question that has hidden cases, every public case gets 0 points (a case that sets its own points
+    keeps them), so the points are shared by the hidden cases alone: the public checks give feedback,
+    the hidden tests give the grade. And each hidden case starts with the question's public checks, so
+    it fails whenever one of them fails: an answer whose self-check is red earns nothing, even if it
+    happens to pass the hidden checks."""
     question: list[nbformat.NotebookNode] = []
     in_tests = False
 
@@ -109,11 +119,18 @@ def public_tests_earn_nothing(nb: nbformat.NotebookNode) -> None:
         configs = [yaml.safe_load(m[1]) or {} if (m := TEST_CONFIG.match(c.source)) else {} for c in question]
         if not any(c.get("hidden") for c in configs):
             return
+        public = [TEST_CONFIG.sub("", cell.source, count=1).strip("\n")
+                  for cell, config in zip(question, configs) if not config.get("hidden")]
+        gate = "# The question's public checks, first: this hidden case fails when one of them fails.\n"
         for cell, config in zip(question, configs):
-            if not config.get("hidden") and "points" not in config:
-                body = TEST_CONFIG.sub("", cell.source, count=1)
+            body = TEST_CONFIG.sub("", cell.source, count=1)
+            if config.get("hidden"):
+                body = gate + "\n".join(public) + "\n# The hidden checks.\n" + body
+            elif "points" not in config:
                 config = {**config, "points": 0}
-                cell.source = f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n{body}'
+            else:
+                continue
+            cell.source = f'""" # BEGIN TEST CONFIG\n{yaml.safe_dump(config)}""" # END TEST CONFIG\n{body}'
 
     for cell in nb.cells:
         text = cell.source.strip()
@@ -137,8 +154,9 @@ def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookN
         if config.cell_type != "raw" or "# ASSIGNMENT CONFIG" not in config.source:
             raise RuntimeError(f"{assignment.source.relative_to(ROOT)}: the first cell must be the raw "
                                "'# ASSIGNMENT CONFIG' cell")
-        config.source = config.source.rstrip() + f"\nrequirements: {requirements.name}\n"
-        public_tests_earn_nothing(nb)
+        config.source = (config.source.rstrip() + f"\nrequirements: {requirements.name}\n"
+                         f"python_version: \"{COURSE_PYTHON}\"\n")
+        grade_on_hidden_tests(nb)
     master = workdir / f"{assignment.name}.ipynb"
     nbformat.write(nb, master)
     otter = Path(sys.executable).with_name("otter")

@@ -181,8 +181,21 @@ def test_otter_results_use_inline_code() -> None:
     assert "<strong style='color: red;'><code>q2</code> results:</strong>" in fixed
 
 
+DOI_LINK = ('<a class="reference external" href="https://doi.org/10.1175/1520-0493(1950)078&lt;0001:'
+            'VOFEIT&gt;2.0.CO;2">doi:10.1175/1520-0493(1950)078&lt;0001:VOFEIT&gt;2.0.CO;2</a>')
+
+
+def test_links_are_percent_encoded_and_their_text_is_kept() -> None:
+    fixed = fix_page(DOI_LINK)
+    link = BeautifulSoup(fixed, "html.parser").a
+    assert link["href"] == "https://doi.org/10.1175/1520-0493(1950)078%3C0001:VOFEIT%3E2.0.CO;2"
+    assert link.get_text() == "doi:10.1175/1520-0493(1950)078<0001:VOFEIT>2.0.CO;2"
+    assert fix_page('<a href="https://example.org/a?b=1&amp;c=2#x">x</a>') == \
+        '<a href="https://example.org/a?b=1&amp;c=2#x">x</a>'
+
+
 @pytest.mark.parametrize("snippet", [HIDDEN_CELL, NAV, SEARCH, THEME_SWITCH, TABS, EXERCISES, PAGE, OTTER,
-                                     SIDEBAR])
+                                     SIDEBAR, DOI_LINK])
 def test_fixes_are_idempotent(snippet: str) -> None:
     once = fix_page(snippet)
     assert once != snippet

@@ -179,6 +179,17 @@ def otter_inline_pre(text: str) -> str:
     return INLINE_PRE.sub(r"<code>\2</code>", text)
 
 
+HREF = re.compile(r'(\bhref=")([^"]*)(")')
+URL_UNSAFE = {"&lt;": "%3C", "&gt;": "%3E", "<": "%3C", ">": "%3E", " ": "%20"}
+URL_UNSAFE_RE = re.compile("|".join(map(re.escape, URL_UNSAFE)))
+
+
+def url_safe_hrefs(text: str) -> str:
+    """Some DOIs hold ``<`` and ``>`` (old AMS journals: ``078<0001:VOFEIT>2.0.CO;2``), which a URL
+    may not: percent-encode them in links (doi.org resolves the encoded form); the text keeps them."""
+    return HREF.sub(lambda m: m[1] + URL_UNSAFE_RE.sub(lambda c: URL_UNSAFE[c[0]], m[2]) + m[3], text)
+
+
 FIXES: tuple[Callable[[str], str], ...] = (
     summary_phrasing_content,
     name_navigation_toggles,
@@ -191,6 +202,7 @@ FIXES: tuple[Callable[[str], str], ...] = (
     no_halign,
     empty_header_cells_are_data_cells,
     otter_inline_pre,
+    url_safe_hrefs,
 )
 
 

@@ -89,3 +89,24 @@ def test_a_glue_key_never_defined_fails_the_build(tmp_path: Path) -> None:
     output = result.stdout + result.stderr
     assert result.returncode != 0, output[-2000:]
     assert "broken.md" in output and "accuracy-typo" in output, output[-3000:]
+
+
+BURN_CELL = ("import time\nt = time.process_time()\nwhile time.process_time() - t < 1.5:\n    pass\n"
+             "time.sleep(1.5)")
+
+
+def test_the_kernels_cpu_time_is_recorded_and_kept_by_the_cache(tmp_path: Path) -> None:
+    """With course_book's exec_stats, the stats carry the kernel's CPU time (1.5 s of work, not the
+    1.5 s of sleep), and a rebuild served from the cache keeps it."""
+    book = make_book(tmp_path, BURN_CELL)
+    config = yaml.safe_load((book / "_config.yml").read_text(encoding="utf-8"))
+    config["sphinx"]["local_extensions"] = {"course_book.exec_stats": str(ROOT / "book" / "_ext")}
+    (book / "_config.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    runs = []
+    for _ in range(2):
+        result = build(book)
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        runs.append(yaml.safe_load((book / "_build" / "execution-stats.json").read_text())["broken"])
+    first, cached = runs
+    assert 1.5 <= first["cpu"] < first["runtime"] - 1.0, first
+    assert cached["cpu"] == first["cpu"] and cached["runtime"] == first["runtime"], (first, cached)

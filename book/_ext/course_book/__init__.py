@@ -2,7 +2,7 @@
 
 - :mod:`.agenda_sphinx`: the agenda page, "next up", deadline boxes and ``agenda.ics``.
 - :mod:`.plotly_embed`: plotly figures without inlined plotly.js.
-- :mod:`.exec_stats`: notebook run times for the budget tests.
+- :mod:`.exec_stats`: notebook run times and kernel CPU times for the budget tests.
 - :mod:`.vendor_assets`: MathJax served from the site.
 - :mod:`.numbering`: figures and equations numbered from 1 on each page.
 - :mod:`.solutions`: solution pages published only after their deadline.

@@ -156,6 +156,18 @@ def test_screenshots_light_and_dark(browser: Browser, base_url: str, site: Path,
         context.close()
 
 
+def _settle(page, finished: list, path: str, quiet_ms: int = 700, limit_ms: int = 30000) -> None:
+    """Wait until the requests started by scrolling have finished: no request finishes for ``quiet_ms``.
+    (Playwright's "networkidle" is a state of the first load; waiting for it again after a scroll
+    timed out once in CI though nothing was loading.)"""
+    waited, seen = 0, -1
+    while seen != len(finished):
+        seen = len(finished)
+        page.wait_for_timeout(quiet_ms)
+        waited += quiet_ms
+        assert waited < limit_ms, f"{path}: requests still finishing after {limit_ms / 1000:.0f} s of scrolling"
+
+
 def _weigh(browser: Browser, base_url: str, path: str) -> tuple[int, int]:
     """(bytes transferred, requests) for a cold load of one page, including what it loads lazily
     while the reader scrolls to the end."""
@@ -165,8 +177,7 @@ def _weigh(browser: Browser, base_url: str, path: str) -> tuple[int, int]:
     page.on("requestfinished", lambda request: finished.append(request))
     page.goto(base_url + path, wait_until="networkidle")
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(300)
+    _settle(page, finished, path)
     total = sum(r.sizes()["responseBodySize"] + r.sizes()["responseHeadersSize"] for r in finished)
     context.close()
     return total, len(finished)

@@ -113,6 +113,20 @@ def test_numbers_are_compared_with_the_build(tmp_path: Path) -> None:
                                          executed) == {}
 
 
+def test_numbers_are_read_from_the_glue_file_of_the_build(tmp_path: Path) -> None:
+    """myst-nb 1.x keeps glued values in <name>.glue.json beside the executed notebook, not in it."""
+    executed = tmp_path / "jupyter_execute"
+    (executed / "code").mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("")]), executed / "code" / "a.ipynb")
+    (executed / "code" / "a.glue.json").write_text(json.dumps({"acc": {
+        "data": {"text/plain": "np.float64(0.93)"}, "metadata": {"scrapbook": {"name": "acc"}},
+        "output_type": "display_data"}}), encoding="utf-8")
+    assert robustness.compare_with_build([robustness.Run("code/a.md", "native", numbers={"acc": 0.93})],
+                                         executed) == {}
+    assert robustness.compare_with_build([robustness.Run("code/a.md", "native", numbers={"acc": 0.94})],
+                                         executed) == {"code/a.md": {"acc": (0.93, 0.94)}}
+
+
 def test_tables_merge(tmp_path: Path) -> None:
     def table(name: str, *runs: robustness.Run) -> Path:
         path = tmp_path / name

@@ -186,6 +186,18 @@ def spread(runs: list[Run]) -> dict[str, tuple[float, float]]:
     return {key: (min(v), max(v)) for key, v in values.items()}
 
 
+def built_glue(built: Path) -> dict[str, object]:
+    """The values a site build glued: myst-nb 1.x moves the glue outputs out of the executed notebook
+    into ``<name>.glue.json`` beside it (older versions left them in the notebook)."""
+    store = built.with_suffix(".glue.json")
+    if store.is_file():
+        outputs = json.loads(store.read_text(encoding="utf-8"))
+        return {name: parse_value(next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")),
+                                       None))
+                for name, output in outputs.items()}
+    return glued_numbers(nbformat.read(built, as_version=4))
+
+
 def compare_with_build(runs: list[Run], executed: Path) -> dict[str, dict[str, tuple[object, object]]]:
     """Glued numbers of the native runs that differ from the site build's executed notebooks
     (``_build/jupyter_execute``): two cold executions on one machine must agree exactly."""
@@ -194,7 +206,7 @@ def compare_with_build(runs: list[Run], executed: Path) -> dict[str, dict[str, t
         built = executed / Path(run.notebook).with_suffix(".ipynb")
         if run.path != "native" or run.status != "pass" or not built.is_file():
             continue
-        theirs = glued_numbers(nbformat.read(built, as_version=4))
+        theirs = built_glue(built)
         diff = {k: (theirs.get(k), v) for k, v in run.numbers.items() if theirs.get(k) != v}
         if diff:
             differences[run.notebook] = diff

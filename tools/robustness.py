@@ -114,9 +114,13 @@ def glued_numbers(nb: nbformat.NotebookNode) -> dict[str, object]:
             name = output.get("metadata", {}).get("scrapbook", {}).get("name")
             if not name:
                 continue
-            text = next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")), None)
-            found[name] = parse_value(text)
+            found[name] = output_value(output)
     return found
+
+
+def output_value(output: dict) -> object:
+    """The value of one glue output, read back from its text/plain representation."""
+    return parse_value(next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")), None))
 
 
 def parse_value(text: str | None) -> object:
@@ -192,9 +196,7 @@ def built_glue(built: Path) -> dict[str, object]:
     store = built.with_suffix(".glue.json")
     if store.is_file():
         outputs = json.loads(store.read_text(encoding="utf-8"))
-        return {name: parse_value(next((v for k, v in output.get("data", {}).items() if k.endswith("text/plain")),
-                                       None))
-                for name, output in outputs.items()}
+        return {name: output_value(output) for name, output in outputs.items()}
     return glued_numbers(nbformat.read(built, as_version=4))
 
 

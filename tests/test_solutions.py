@@ -11,9 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import ROOT
 
-from course_book.agenda_data import AgendaError, parse_agenda
+from course_book.agenda_data import AgendaError, _Loader, parse_agenda
 
 TERM = {"name": "T", "slug": "t", "timezone": "Europe/Brussels", "time": "08:30", "minutes": 60, "room": "R"}
 SECRET = "zebracorn_secret_answer"  # appears only in the solution notebook
@@ -157,3 +158,92 @@ def test_words_no_page_holds_leave_the_search_index() -> None:
     assert prune_search_index('Search.setIndex({"terms": {"a": 0}, "titleterms": {}})') == (
         'Search.setIndex({"terms": {"a": 0}, "titleterms": {}})'), "an index with nothing to drop is kept as is"
     assert prune_search_index("var x = 1") == "var x = 1"
+
+
+# --------------------------------------------------------------------------- opening dates (guided projects)
+
+STATEMENT = "quokkaprime_statement_text"  # appears only in the project's statement notebook
+
+PROJECT_AGENDA = """\
+term: {name: T, slug: t, timezone: Europe/Brussels, time: "08:30", minutes: 60, room: R}
+lectures: {0: {title: Intro}, 1: {title: Next}}
+sessions: [{date: 2023-02-10, lectures: [0]}, {date: 2023-02-17, lectures: [1]}]
+deadlines:
+  - {id: guided-project-1, title: "Guided project 1: gradients", kind: guided-project, due: "2023-03-06 23:59",
+     opens: 2023-02-13, introduced: 2023-02-17, page: project, solution: solutions/project, submit: Gradescope}
+"""
+
+
+def _project_agenda(**changes: object) -> dict:
+    data = yaml.load(PROJECT_AGENDA, Loader=_Loader)  # the agenda's loader: dates stay text
+    data["deadlines"][0].update(changes)
+    return data
+
+
+@pytest.mark.parametrize(("today", "is_open"), [("2023-02-01", False), ("2023-02-12", False),
+                                               ("2023-02-13", True), ("2023-06-01", True)])
+def test_opening_rule(today: str, is_open: bool) -> None:
+    deadline = parse_agenda(_project_agenda()).deadline("guided-project-1")
+    assert deadline.opens == dt.date(2023, 2, 13)
+    assert deadline.is_open(dt.date.fromisoformat(today)) is is_open
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"page": None, "solution": None}, r"field 'opens': an opening date needs the deadline's 'page'"),
+    ({"opens": "2023-03-06"}, r"field 'opens': 2023-03-06 is not before the due day \(2023-03-06\)"),
+    ({"opens": "2023-02-31"}, r"field 'opens': impossible date '2023-02-31'"),
+    ({"opens": "13 Feb"}, r"field 'opens': expected a date as YYYY-MM-DD"),
+    ({"introduced": "2023-02-10"}, r"field 'introduced': the session that introduces it \('session-2023-02-10'\) "
+                                   r"is before its opening date \(2023-02-13\)"),
+])
+def test_bad_opening_dates_name_the_entry(changes: dict, message: str) -> None:
+    data = _project_agenda()
+    for key, value in changes.items():
+        if value is None:
+            data["deadlines"][0].pop(key)
+        else:
+            data["deadlines"][0][key] = value
+    with pytest.raises(AgendaError, match=r"deadline 1 \(guided-project-1\): " + message):
+        parse_agenda(data)
+
+
+@pytest.fixture(scope="module")
+def project_book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("projects") / "src"
+    (src / "solutions").mkdir(parents=True)
+    (src / "conf.py").write_text(CONF)
+    (src / "agenda.yml").write_text(PROJECT_AGENDA)
+    (src / "index.md").write_text("# Home\n\n```{agenda-table}\n```\n\n```{toctree}\nproject\nsolutions/project\n```\n")
+    (src / "project.ipynb").write_text(_notebook(
+        ("markdown", f"# Guided project 1: gradients\n\nThe {STATEMENT} explains the tasks."),
+        ("code", "answer = ...")))
+    (src / "solutions" / "project.ipynb").write_text(_notebook(
+        ("markdown", "# Guided project 1 (solution)"), ("code", f"{SECRET} = 42")))
+    return src
+
+
+def test_before_its_opening_nothing_of_a_project_is_published(project_book: Path) -> None:
+    out = _build(project_book, "2023-02-12")
+    site = _site_text(out)
+    assert STATEMENT not in site and SECRET not in site, "the project reached the site before it opens"
+    page = (out / "project.html").read_text()
+    assert "This assignment opens on Monday 13 February 2023" in page
+    assert "Monday 6 March 2023, 23:59 (Europe/Brussels)" in page
+    assert not (out / "_sources" / "project.ipynb").exists()
+    assert "colab.research.google.com" not in page and "download-buttons" not in page
+    agenda = (out / "index.html").read_text()
+    assert "Opens: " in agenda and 'href="project.html"' in agenda, "the session that opens it links it"
+
+
+def test_a_project_opens_on_its_day_and_closes_again_on_an_earlier_date(project_book: Path, tmp_path: Path) -> None:
+    """One output directory rebuilt with only COURSE_TODAY changed, as the daily build does."""
+    out = tmp_path / "html"
+    for today, published in [("2023-02-12", False), ("2023-02-13", True), ("2023-02-11", False)]:
+        result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(project_book),
+                                 str(out)], env={**os.environ, "COURSE_TODAY": today}, capture_output=True,
+                                text=True, timeout=180)
+        assert result.returncode == 0, result.stderr
+        assert (STATEMENT in (out / "project.html").read_text()) is published, today
+        assert (STATEMENT in _site_text(out)) is published, f"{today}: a stale copy of the statement is published"
+        assert (out / "_sources" / "project.ipynb").exists() is published, today
+        assert SECRET not in _site_text(out), f"{today}: the solution is out before the deadline"

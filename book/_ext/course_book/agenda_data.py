@@ -29,7 +29,7 @@ SESSION_KEYS = {"id": False, "date": True, "time": False, "minutes": False, "roo
                 "lectures": False, "activities": False, "tutorials": False, "exercises": False}
 ACTIVITY_KEYS = {"title": True, "page": False}
 DEADLINE_KEYS = {"id": True, "title": True, "kind": True, "due": True, "page": False,
-                 "introduced": False, "hard": False, "submit": False, "solution": False}
+                 "introduced": False, "hard": False, "submit": False, "solution": False, "opens": False}
 TOP_KEYS = {"term": True, "lectures": True, "sessions": True, "deadlines": True}
 
 
@@ -99,6 +99,11 @@ class Deadline:
     hard: bool
     submit: str | None
     solution: str | None = None  # page published only once the deadline has passed
+    opens: dt.date | None = None  # the deadline's page is published only from this day on
+
+    def is_open(self, today: dt.date) -> bool:
+        """Whether the deadline's page is published on ``today`` (always, without an ``opens`` date)."""
+        return self.opens is None or today >= self.opens
 
     def release_date(self, tz: ZoneInfo) -> dt.date:
         """The first build date on which the solution is published: the day after the due day."""
@@ -142,6 +147,10 @@ class Term:
         if day < today:
             return "past"
         return "today" if day == today else "upcoming"
+
+    def opening_at(self, session: Session) -> tuple[Deadline, ...]:
+        """The assignments with an opening date that this session introduces (hands out)."""
+        return tuple(d for d in self.deadlines if d.opens is not None and d.introduced == session.id)
 
     def next_session(self, today: dt.date) -> Session | None:
         return next((s for s in self.sessions if s.start.date() >= today), None)
@@ -533,9 +542,22 @@ def _parse_deadlines(dctx: _Ctx, raw: Any, root: Path | None, tz: ZoneInfo,
         if solution is not None and solution == page:
             raise ctx.error("solution", f"'{solution}' is the deadline's own page; the solution must be "
                                         "a separate page")
+        opens = None
+        if "opens" in item:
+            opens = ctx.date(item, "opens")
+            if page is None:
+                raise ctx.error("opens", "an opening date needs the deadline's 'page' too (the page "
+                                         "published from that day on)")
+            if opens >= due.date():
+                raise ctx.error("opens", f"{opens:%Y-%m-%d} is not before the due day "
+                                         f"({due:%Y-%m-%d})")
+            if introduced is not None and by_key[introduced].start.date() < opens:
+                raise ctx.error("introduced", f"the session that introduces it ('{introduced}') is before "
+                                              f"its opening date ({opens:%Y-%m-%d}): its page would not "
+                                              "be published yet")
         deadlines.append(Deadline(id=did, title=ctx.text(item, "title") or "", kind=kind, due=due,
                                   page=page, introduced=introduced, hard=hard,
-                                  submit=ctx.text(item, "submit"), solution=solution))
+                                  submit=ctx.text(item, "submit"), solution=solution, opens=opens))
     return tuple(sorted(deadlines, key=lambda d: (d.due, d.id)))
 
 

@@ -23,7 +23,8 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective, SphinxRole
 
-from .agenda_data import AgendaError, Deadline, Session, Term, build_date, chronological, format_due, load_agenda
+from .agenda_data import (AgendaError, Deadline, Session, Term, build_date, chronological, format_day, format_due,
+                          load_agenda)
 from .ical import render_ics, revision_time
 
 ICS_NAME = "agenda.ics"
@@ -178,6 +179,9 @@ class AgendaTable(SphinxDirective):
         what = nodes.bullet_list(classes=["agenda-items"])
         for title, page in s.items():
             what += nodes.list_item("", _para(_titled(title, page, docname)))
+        for d in term.opening_at(s):
+            what += nodes.list_item("", _para(nodes.strong("", "Opens: "), _titled(d.title, d.page, docname),
+                                              classes=["agenda-opens"]))
         material = nodes.bullet_list(classes=["agenda-items"])
         for lec in s.lectures:
             for code in lec.code:
@@ -302,6 +306,19 @@ class DeadlineRole(SphinxRole):
         return [nodes.inline("", format_due(d, term.tz), classes=["course-due"])], []
 
 
+class OpensRole(SphinxRole):
+    """Inline opening day: ``{opens}`guided-project-1``` gives 'Friday 3 February 2023'."""
+
+    def run(self) -> tuple[list[nodes.Node], list[nodes.system_message]]:
+        _note_user(self)
+        term = _term(self.env)
+        where = f"{self.env.doc2path(self.env.docname)}:{self.lineno}"
+        d = _deadline_or_error(term, self.text.strip(), where)
+        if d.opens is None:
+            raise ExtensionError(f"{where}: {{opens}}`{d.id}`: {term.source} gives this deadline no 'opens' date")
+        return [nodes.inline("", format_day(d.opens), classes=["course-opens"])], []
+
+
 # --------------------------------------------------------------------------- calendar feed
 
 
@@ -328,3 +345,4 @@ def setup(app: Sphinx) -> None:
     app.add_directive("next-up", NextUp)
     app.add_directive("deadline", DeadlineBox)
     app.add_role("deadline", DeadlineRole())
+    app.add_role("opens", OpensRole())

@@ -1,4 +1,4 @@
-"""Solutions published only after their deadline.
+"""Solutions published only after their deadline, and assignments only from their opening date.
 
 A deadline in ``book/agenda.yml`` may name a ``solution`` page next to its ``page``. Until the build
 date (``COURSE_TODAY``, else today) reaches the day after the due day:
@@ -10,6 +10,10 @@ date (``COURSE_TODAY``, else today) reaches the day after the due day:
 
 From that day on, the solution page is the executed solution and the box links to it. Both pages are
 re-read on every build, so the daily scheduled build publishes a solution without anyone acting.
+
+A deadline may also have an ``opens`` date (the guided projects do). Before it, the deadline's own page
+is built from a notice saying when it opens, with the same guarantees: no statement, starter notebook,
+source copy or search words of it are published, and the daily build publishes it on that day.
 """
 from __future__ import annotations
 
@@ -40,6 +44,24 @@ def unreleased(app: Sphinx) -> dict[str, Deadline]:
     return {d.solution: d for d in _with_solutions(app) if not d.released(today, term.tz)}
 
 
+def unopened(app: Sphinx) -> dict[str, Deadline]:
+    """Assignment docname -> its deadline, for pages whose opening date is after the build date."""
+    today = app.course_today  # type: ignore[attr-defined]
+    return {d.page: d for d in _term(app).deadlines if d.page and not d.is_open(today)}
+
+
+def withheld(app: Sphinx) -> set[str]:
+    """Every page built from a notice at this build date: unreleased solutions and unopened assignments."""
+    return set(unreleased(app)) | set(unopened(app))
+
+
+def opens_markdown(deadline: Deadline, term: Term, agenda: str) -> str:
+    return (f"# {deadline.title}\n\n"
+            f"```{{note}}\nThis assignment opens on {format_day(deadline.opens)}: its statement, its "
+            "starter notebook and its self-checks are published on this page that day. It is due "
+            f"{format_due(deadline, term.tz)}; the {{doc}}`agenda </{agenda}>` lists every date.\n```\n")
+
+
 def notice_markdown(deadline: Deadline, term: Term) -> str:
     release = format_day(deadline.release_date(term.tz))
     return (f"# {deadline.title} (solution)\n\n"
@@ -48,10 +70,10 @@ def notice_markdown(deadline: Deadline, term: Term) -> str:
             f"{{doc}}`the assignment </{deadline.page}>`.\n```\n")
 
 
-def notice_notebook(deadline: Deadline, term: Term) -> str:
-    """The stand-in for an unreleased solution notebook: one markdown cell, nothing to execute."""
+def notice_notebook(markdown: str) -> str:
+    """The stand-in for a withheld notebook: one markdown cell, nothing to execute."""
     notebook = {"cells": [{"cell_type": "markdown", "id": "notice", "metadata": {},
-                           "source": notice_markdown(deadline, term)}],
+                           "source": markdown}],
                 "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                             "name": "python3"}},
                 "nbformat": 4, "nbformat_minor": 5}
@@ -59,17 +81,21 @@ def notice_notebook(deadline: Deadline, term: Term) -> str:
 
 
 def hide_unreleased(app: Sphinx, docname: str, source: list[str]) -> None:
-    deadline = unreleased(app).get(docname)
-    if deadline is None:
+    term = _term(app)
+    if (deadline := unreleased(app).get(docname)) is not None:
+        markdown = notice_markdown(deadline, term)
+    elif (deadline := unopened(app).get(docname)) is not None:
+        markdown = opens_markdown(deadline, term, app.config.course_agenda_page)
+    else:
         return
     path = Path(app.env.doc2path(docname))
-    term = _term(app)
-    source[0] = notice_notebook(deadline, term) if path.suffix == ".ipynb" else notice_markdown(deadline, term)
+    source[0] = notice_notebook(markdown) if path.suffix == ".ipynb" else markdown
 
 
 def always_reread(app: Sphinx, env: BuildEnvironment, added: set, changed: set, removed: set) -> list[str]:
     """Release depends on the date, not on the files: re-read solutions and their assignments."""
     docs = {d.solution for d in _with_solutions(app)} | {d.page for d in _with_solutions(app)}
+    docs |= {d.page for d in _term(app).deadlines if d.page and d.opens}
     return sorted(doc for doc in docs if doc in env.found_docs and doc not in removed)
 
 
@@ -77,6 +103,8 @@ def status_box(app: Sphinx, doctree: nodes.document) -> None:
     """On an assignment page: its deadline, how to submit, and when its solution appears (or a link)."""
     docname = app.env.docname
     term, today = _term(app), app.course_today  # type: ignore[attr-defined]
+    if docname in unopened(app):
+        return  # the page is only the notice, which says it all
     for deadline in _with_solutions(app):
         if deadline.page != docname:
             continue
@@ -108,7 +136,7 @@ def strip_unreleased_page(app: Sphinx, pagename: str, templatename: str, context
     """No source copy, download or launch buttons on a solution page that is only a notice.
 
     Runs before sphinx-book-theme builds its header buttons (priority 501)."""
-    if pagename not in unreleased(app):
+    if pagename not in withheld(app):
         return
     context["sourcename"] = ""
     context["page_source_suffix"] = ""  # no suffix, no download menu (it would link to _sources/)
@@ -125,7 +153,7 @@ def remove_stale_output(app: Sphinx, exception: Exception | None) -> None:
     if exception is not None or app.builder.format != "html":
         return
     out = Path(app.outdir)
-    for docname in unreleased(app):
+    for docname in withheld(app):
         for stale in (out / "_sources").glob(f"{docname}.*"):
             stale.unlink()
     images = out / "_images"

@@ -118,7 +118,7 @@ def test_unknown_key_in_deadline() -> None:
     data = valid()
     data["deadlines"][1]["due_date"] = "2023-05-19"
     assert error_of(data) == ("book/agenda.yml: deadline 2 (project): field 'due_date': unknown key (allowed: "
-                              "due, hard, id, introduced, kind, page, solution, submit, title)")
+                              "due, hard, id, introduced, kind, opens, page, solution, submit, title)")
 
 
 def test_impossible_date() -> None:

@@ -113,7 +113,7 @@ def test_a_moved_deadline_blames_the_agenda(tmp_path: Path) -> None:
     from assignments import Assignment, render, student_cause
     from course_book.agenda_data import load_agenda
 
-    homework = next(a for a in ALL if a.kind == "homework")
+    homework = next(a for a in ALL if a.graded)
     agenda = ROOT / "book" / "agenda.yml"
     term = load_agenda(agenda, root=None)
     due = next(d for d in term.deadlines if d.page == homework.docname()).due.astimezone(term.tz)
@@ -156,3 +156,25 @@ def test_hidden_cases_carry_the_points_and_start_with_the_public_checks() -> Non
         assert body.index("assert f(1) == 2") < body.index(check), "the public check must run first"
     assert TEST_CONFIG.sub("", public.source).strip() == "assert f(1) == 2"
     assert alone.source == "assert g() == 0", f"a question without hidden cases is left alone:\n{before}"
+
+
+def test_student_notebooks_drop_the_paragraphs_that_quote_results() -> None:
+    from assignments import without_results
+    source = ("The vocabulary has {glue:text}`p-size:,d` entries (asserted).\n\n### Next part\n\n"
+              "Write the function.\n\n```python\nx = 1\n\ny = 2\n```\n\n$$\na\n\nb\n$$ (eq-p-a)")
+    assert without_results(source) == ("### Next part\n\nWrite the function.\n\n```python\nx = 1\n\ny = 2\n```"
+                                       "\n\n$$\na\n\nb\n$$ (eq-p-a)")
+    assert without_results("No results here.\n\nNone.") == "No results here.\n\nNone."
+    assert without_results("Only {glue:text}`k` here.") == ""
+
+
+def test_solutions_rename_their_equation_labels() -> None:
+    from assignments import rename_equation_labels
+    cells = [nbformat.v4.new_markdown_cell("$$ y = Wx $$ (eq-p-forward)\n\nand $$ z $$ (eq-p-forward-2)"),
+             nbformat.v4.new_markdown_cell("By {eq}`eq-p-forward` and {eq}`eq-p-forward-2`; eq-p-forwarding stays."),
+             nbformat.v4.new_code_cell("label = 'eq-p-forward'")]
+    rename_equation_labels(cells)
+    assert cells[0].source == "$$ y = Wx $$ (eq-p-forward-solution)\n\nand $$ z $$ (eq-p-forward-2-solution)"
+    assert cells[1].source == ("By {eq}`eq-p-forward-solution` and {eq}`eq-p-forward-2-solution`; "
+                               "eq-p-forwarding stays.")
+    assert cells[2].source == "label = 'eq-p-forward'"

@@ -232,7 +232,7 @@ def test_before_its_opening_nothing_of_a_project_is_published(project_book: Path
     assert not (out / "_sources" / "project.ipynb").exists()
     assert "colab.research.google.com" not in page and "download-buttons" not in page
     agenda = (out / "index.html").read_text()
-    assert "Opens: " in agenda and 'href="project.html"' in agenda, "the session that opens it links it"
+    assert "Opens: " in agenda and 'href="project.html"' in agenda, "the first session once it opens links it"
 
 
 def test_a_project_opens_on_its_day_and_closes_again_on_an_earlier_date(project_book: Path, tmp_path: Path) -> None:

@@ -136,13 +136,13 @@ def run_assignment(a: Assignment, workdir: Path) -> Run:
     entries = [[q, "solution", "solution", ""] for q in graded_questions(a)]
     entries += [[q, label, kind, code] for kind in ("wrong", "right")
                 for q, rows in tables[kind].items() for label, code in rows]
-    wave = [[q, rows[0][1]] for q, rows in tables["wrong"].items()] if a.kind == "homework" else []
+    wave = [[q, rows[0][1]] for q, rows in tables["wrong"].items()] if a.graded else []
     workdir.mkdir(parents=True, exist_ok=True)
     out = workdir / "wrong_answers.json"
     notebook = submission(a, entries, wave, out)
     started = time.monotonic()
     reported = {}
-    if a.kind == "homework":
+    if a.graded:
         archive = AUTOGRADERS / f"{a.name}.zip"
         assert archive.is_file(), f"{archive} is missing: `make book` (tools/assignments.py --autograder) writes it"
         nbformat.write(notebook, workdir / f"{a.name}.ipynb")
@@ -168,7 +168,7 @@ def run_assignment(a: Assignment, workdir: Path) -> Run:
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     """One harness run per assignment that has a table; two at a time (each notebook runs on one
     thread), the homeworks, which take longest, first."""
-    todo = sorted((a for a in ALL if table(a.name)["wrong"]), key=lambda a: a.kind != "homework")
+    todo = sorted((a for a in ALL if table(a.name)["wrong"]), key=lambda a: not a.graded)
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {a.name: pool.submit(run_assignment, a, tmp_path_factory.mktemp(a.name)) for a in todo}
@@ -227,7 +227,7 @@ def test_the_harness_grades_the_solution_in_full(runs: dict[str, Run], a: Assign
 def test_wrong_answers_lose_their_points(runs: dict[str, Run], a: Assignment) -> None:
     run = run_of(runs, a)
     assert not failures(run, "wrong"), failures(run, "wrong")
-    if a.kind == "homework":
+    if a.graded:
         kept = [f"{o['question']} ({o['label']}): {o['score']:g}/{o['possible']:g}"
                 for o in run.of("wrong") if o["score"] >= o["possible"]]
         assert not kept, f"{a.name}: wrong answers that keep every point: {kept}"
@@ -247,7 +247,7 @@ def test_right_answers_keep_their_points(runs: dict[str, Run], a: Assignment) ->
     assert not lost, f"{a.name}: right answers that are marked down: {lost}"
 
 
-@pytest.mark.parametrize("a", [a for a in ALL if a.kind == "homework"], ids=[a.name for a in ALL if a.kind == "homework"])
+@pytest.mark.parametrize("a", [a for a in ALL if a.graded], ids=[a.name for a in ALL if a.graded])
 def test_questions_are_graded_independently(runs: dict[str, Run], a: Assignment) -> None:
     """With the first wrong answer of every question in place at once, otter run's results JSON gives
     each question the grade that its own wrong answer gets alone: no test uses another question's answer."""

@@ -1,8 +1,9 @@
 """Turn one exercise or homework source into a student notebook and a worked solution, with otter-grader.
 
-A source (``code/exercises/source/<name>.md`` or ``homeworks/source/<name>.md``) is a MyST notebook in
+A source (``code/exercises/source/<name>.md``, ``homeworks/source/<name>.md`` or, for a guided project,
+``project/guided/source/<name>.md``) is a MyST notebook in
 otter-grader's assignment format: questions, solutions between ``# BEGIN SOLUTION`` / ``# END SOLUTION``,
-public self-check tests and, for homeworks, hidden tests. This script runs ``otter assign`` on it and
+public self-check tests and, for homeworks and guided projects (graded alike), hidden tests. This script runs ``otter assign`` on it and
 writes, beside the ``source`` folder,
 
 - ``<name>.ipynb``: the student notebook. Solutions are replaced by blanks that raise "your code
@@ -56,7 +57,11 @@ BLANK = "raise NotImplementedError(\"your code here\")"
 MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION( NO PROMPT)?\s*$")
 
 
-SOURCE_FOLDERS = {"exercise": Path("code/exercises/source"), "homework": Path("homeworks/source")}
+SOURCE_FOLDERS = {"exercise": Path("code/exercises/source"), "homework": Path("homeworks/source"),
+                  "project": Path("project/guided/source")}
+# Graded like a homework (hidden tests, Gradescope archive, deadline from the agenda): homeworks and
+# the guided projects. Exercises are practice: public self-checks only.
+GRADED_KINDS = ("homework", "project")
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,10 @@ class Assignment:
     @property
     def name(self) -> str:
         return self.source.stem
+
+    @property
+    def graded(self) -> bool:
+        return self.kind in GRADED_KINDS
 
     def docname(self, root: Path = ROOT) -> str:
         return self.student.relative_to(root).with_suffix("").as_posix()
@@ -147,7 +156,7 @@ def run_otter(assignment: Assignment, workdir: Path) -> tuple[nbformat.NotebookN
     """``otter assign`` the source in ``workdir``; returns (student, solution) notebooks as otter wrote
     them. The Gradescope archive is left in ``workdir/dist/autograder``."""
     nb = jupytext.read(assignment.source, fmt="md:myst")
-    if assignment.kind == "homework":
+    if assignment.graded:
         requirements = workdir / "autograder-requirements.txt"
         requirements.write_text(autograder_requirements(), encoding="utf-8")
         config = nb.cells[0]
@@ -229,6 +238,55 @@ def _is_otter_init(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and "otter.Notebook(" in cell.source
 
 
+GLUE = "{glue:"
+EQUATION_LABEL = re.compile(r"\$\$\s*\((eq-[A-Za-z0-9_-]+)\)")
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Markdown split at blank lines, except inside fenced blocks and display math."""
+    paragraphs, current, fenced, math = [], [], False, False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not stripped and not fenced and not math:
+            if current:
+                paragraphs.append("\n".join(current))
+            current = []
+            continue
+        current.append(line)
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+        elif stripped.startswith("$$") and not fenced:
+            math = not (math or stripped.count("$$") > 1)
+    if current:
+        paragraphs.append("\n".join(current))
+    return paragraphs
+
+
+def without_results(source: str) -> str:
+    """A markdown cell of the student notebook without the paragraphs that quote executed results.
+
+    The solution's prose quotes its numbers with ``{glue:...}``; the student notebook is not executed,
+    so those paragraphs would render nothing (and fail the build), and they would give the answers away."""
+    if GLUE not in source:
+        return source
+    return "\n\n".join(p for p in _paragraphs(source) if GLUE not in p)
+
+
+def rename_equation_labels(cells: list[nbformat.NotebookNode], suffix: str = "-solution") -> None:
+    """Give the solution's numbered equations labels of their own (in place).
+
+    The student page and the solution page both show the statement, and a label defined on two pages
+    is a duplicate (a build warning); references inside the solution follow the renamed labels."""
+    labels = {m for c in cells if c.cell_type == "markdown" for m in EQUATION_LABEL.findall(c.source)}
+    if not labels:
+        return
+    pattern = re.compile(r"(?<![A-Za-z0-9_-])(" + "|".join(map(re.escape, sorted(labels, key=len, reverse=True)))
+                         + r")(?![A-Za-z0-9_-])")
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            cell.source = pattern.sub(lambda m: m.group(1) + suffix, cell.source)
+
+
 def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool,
             deadline: nbformat.NotebookNode | None = None) -> str:
     cells = []
@@ -246,7 +304,13 @@ def _finish(nb: nbformat.NotebookNode, name: str, *, student: bool,
                          for line in lines]
             cell.source = "\n".join(lines)
             cell.outputs, cell.execution_count = [], None
+        elif student and cell.cell_type == "markdown":
+            cell.source = without_results(cell.source)
+            if not cell.source.strip():
+                continue
         cells.append(cell)
+    if not student:
+        rename_equation_labels(cells)
     # otter puts its set-up cell first; the title reads better above it.
     if len(cells) > 1 and _is_otter_init(cells[0]) and cells[1].cell_type == "markdown" \
             and cells[1].source.startswith("# "):
@@ -276,7 +340,7 @@ def render(assignment: Assignment, term: Term | None = None) -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         student, solution = run_otter(assignment, Path(tmp))
     deadline = None
-    if assignment.kind == "homework":
+    if assignment.graded:
         # root=None: the student notebook this writes is the page the agenda names; it may not exist yet.
         term = term or load_agenda(ROOT / "book" / "agenda.yml", root=None, source="book/agenda.yml")
         deadline = deadline_cell(assignment, term)
@@ -285,11 +349,11 @@ def render(assignment: Assignment, term: Term | None = None) -> tuple[str, str]:
 
 
 def write_autograders(target: Path, root: Path = ROOT) -> list[Path]:
-    """Each homework's Gradescope archive as ``target/<name>.zip``."""
+    """Each homework's and guided project's Gradescope archive as ``target/<name>.zip``."""
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for a in assignments(root):
-        if a.kind != "homework":
+        if not a.graded:
             continue
         with tempfile.TemporaryDirectory() as tmp:
             run_otter(a, Path(tmp))
@@ -308,7 +372,7 @@ def _without_deadline(text: str) -> list:
 
 def student_cause(a: Assignment, expected: str) -> Path | str:
     """What a stale student notebook is out of date with: its source, or only the agenda's deadline."""
-    if a.kind == "homework" and a.student.is_file():
+    if a.graded and a.student.is_file():
         current = a.student.read_text(encoding="utf-8")
         if current != expected and _without_deadline(current) == _without_deadline(expected):
             return "book/agenda.yml (its deadline changed)"

@@ -149,8 +149,12 @@ class Term:
         return "today" if day == today else "upcoming"
 
     def opening_at(self, session: Session) -> tuple[Deadline, ...]:
-        """The assignments with an opening date that this session introduces (hands out)."""
-        return tuple(d for d in self.deadlines if d.opens is not None and d.introduced == session.id)
+        """The assignments with an opening date that this session announces: those whose opening date
+        is after the previous session and no later than this one (the first session once they are out)."""
+        index = self.sessions.index(session)
+        after = self.sessions[index - 1].start.date() if index else dt.date.min
+        return tuple(d for d in self.deadlines
+                     if d.opens is not None and after < d.opens <= session.start.date())
 
     def next_session(self, today: dt.date) -> Session | None:
         return next((s for s in self.sessions if s.start.date() >= today), None)

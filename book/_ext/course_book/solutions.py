@@ -103,8 +103,6 @@ def status_box(app: Sphinx, doctree: nodes.document) -> None:
     """On an assignment page: its deadline, how to submit, and when its solution appears (or a link)."""
     docname = app.env.docname
     term, today = _term(app), app.course_today  # type: ignore[attr-defined]
-    if docname in unopened(app):
-        return  # the page is only the notice, which says it all
     for deadline in _with_solutions(app):
         if deadline.page != docname:
             continue

@@ -11,6 +11,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -18,19 +19,20 @@ from pathlib import Path
 import jupytext
 import nbformat
 import pytest
-from conftest import ROOT, Builds
+from conftest import ROOT, Builds, _term
 
 from assignments import COURSE_PYTHON, Assignment, assignments
 
-HOMEWORKS = [a for a in assignments() if a.kind == "homework"]
+HOMEWORKS = [a for a in assignments() if a.graded]
 AUTOGRADERS = ROOT / "_build" / "autograder"
 FIXTURES = Path(__file__).parent / "fixtures"
 OTTER = Path(sys.executable).with_name("otter")
 SCANNED = {".html", ".txt", ".js", ".ipynb", ".json", ".md", ".py"}
 
 
-def test_there_are_two_homeworks() -> None:
-    assert [a.name for a in HOMEWORKS] == ["homework1", "homework2"]
+def test_there_are_two_homeworks_and_three_guided_projects() -> None:
+    assert [a.name for a in HOMEWORKS] == ["homework1", "homework2", "project1-backprop", "project2-detection",
+                                           "project3-sequences"]
 
 
 # --------------------------------------------------------------------------- autograder outcomes
@@ -90,11 +92,12 @@ SUBMISSIONS = {
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Graded]:
-    results = {}
-    for assignment in HOMEWORKS:
-        for kind, make in SUBMISSIONS.items():
-            workdir = tmp_path_factory.mktemp(f"{assignment.name}-{kind}")
-            results[assignment.name, kind] = grade(assignment, make(assignment), workdir)
+    # Each grading is an `otter run` process with one torch thread: two at a time use both cores.
+    jobs = [(a, kind, make) for a in HOMEWORKS for kind, make in SUBMISSIONS.items()]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {(a.name, kind): pool.submit(grade, a, make(a), tmp_path_factory.mktemp(f"{a.name}-{kind}"))
+                   for a, kind, make in jobs}
+        results = {key: future.result() for key, future in futures.items()}
     report = {f"{name}/{kind}": {"score": g.score, "possible": g.possible, "seconds": round(g.seconds, 1)}
               for (name, kind), g in results.items()}
     (ROOT / "_build" / "autograder" / "outcomes.json").write_text(json.dumps(report, indent=1) + "\n")
@@ -237,7 +240,9 @@ def secrets_of(name: str) -> Secrets:
     return Secrets({s for s in solutions if keep(s)}, {s for s in hidden if keep(s)})
 
 
+@cache
 def _corpus(site: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every scanned file of a built site, normalized (read once per site and skip list)."""
     return {str(p.relative_to(site)): _page_text(p) for p in site.rglob("*")
             if p.is_file() and p.suffix in SCANNED and not str(p.relative_to(site)).startswith(skip)
             and "_static/vendor" not in str(p)}
@@ -245,11 +250,14 @@ def _corpus(site: Path, skip: tuple[str, ...] = ()) -> dict[str, str]:
 
 def published_elsewhere(site: Path) -> str:
     """Everything a site shows outside the solution pages (public by design)."""
-    return "\n".join(_corpus(site, skip=("homeworks/solutions", "_sources/homeworks/solutions")).values())
+    folders = sorted({_solution(a.name).rpartition("/")[0] for a in HOMEWORKS})
+    return "\n".join(_corpus(site, skip=tuple(folders) + tuple(f"_sources/{f}" for f in folders)).values())
 
 
 def _solution(name: str) -> str:
-    return f"homeworks/solutions/{name}"
+    """The solution's docname: homeworks/solutions/homework1, project/guided/solutions/project1-backprop."""
+    assignment = next(a for a in HOMEWORKS if a.name == name)
+    return assignment.solution.relative_to(ROOT).with_suffix("").as_posix()
 
 
 @pytest.mark.parametrize("name", [a.name for a in HOMEWORKS])
@@ -262,7 +270,7 @@ def test_secrets_are_found_where_they_belong(builds: Builds, name: str) -> None:
     elsewhere = published_elsewhere(released.site)
     solutions = {s for s in secrets.solutions if s not in elsewhere}
     assert len(solutions) >= 20 and len(secrets.hidden_tests) >= 5, (len(solutions), len(secrets.hidden_tests))
-    page = _page_text(released.site / "homeworks" / "solutions" / f"{name}.html")
+    page = _page_text(released.site / f"{_solution(name)}.html")
     found = sum(s in page for s in solutions)
     assert found >= 0.8 * len(solutions), f"only {found}/{len(solutions)} solution lines found on the solution page"
 
@@ -290,9 +298,9 @@ def test_site_before_the_deadline_gives_nothing_away(builds: Builds, name: str) 
         corpus = _corpus(build.site)
         leaks = [(path, s) for path, text in corpus.items() for s in solutions | secrets.hidden_tests if s in text]
         assert not leaks, f"{name} leaks before its deadline ({build.today}): {leaks[:5]}"
-        page = (build.site / "homeworks" / "solutions" / f"{name}.html").read_text()
+        page = (build.site / f"{_solution(name)}.html").read_text()
         assert "published on this page after the deadline" in page
-        assert not (build.site / "_sources" / "homeworks" / "solutions" / f"{name}.ipynb").exists()
+        assert not (build.site / "_sources" / f"{_solution(name)}.ipynb").exists()
 
 
 def _search_terms_per_doc(site: Path) -> dict[str, int]:
@@ -313,3 +321,45 @@ def test_search_index_holds_only_the_notice_before_release(builds: Builds, name:
         pytest.skip(f"{doc} is not both released and unreleased across the two builds (mid-term)")
     before, after = _search_terms_per_doc(unreleased[0].site)[doc], _search_terms_per_doc(released.site)[doc]
     assert before < 40 < after, f"{doc}: {before} search terms before release, {after} after"
+
+
+# --------------------------------------------------------------------------- guided projects before they open
+
+PROJECTS = [a for a in HOMEWORKS if a.kind == "project"]
+
+
+def _statement(assignment: Assignment) -> set[str]:
+    """The sentences of a project's starter notebook (its statement and instructions), normalized."""
+    notebook = nbformat.read(assignment.student, as_version=4)
+    sentences = {_normalize(s) for c in notebook.cells if c.cell_type == "markdown"
+                 for s in re.split(r"(?<=[.!?])\s+", c.source)}
+    return {s for s in sentences if len(s) >= 40}
+
+
+@pytest.mark.parametrize("name", [a.name for a in PROJECTS])
+def test_site_before_a_project_opens_shows_only_its_notice(builds: Builds, name: str) -> None:
+    """On every build dated before a project's opening day (the second build is, for all but the first
+    project): none of its statement anywhere on the site, only the notice on its page."""
+    assignment = next(a for a in PROJECTS if a.name == name)
+    doc, term = assignment.docname(), _term()
+    deadline = next(d for d in term.deadlines if d.page == doc)
+    assert deadline.opens is not None, f"book/agenda.yml: {deadline.id} has no 'opens' date"
+    before = [b for b in builds.dated if not deadline.is_open(b.today)]
+    opened = [b for b in builds.dated if deadline.is_open(b.today)]
+    if not before:
+        pytest.skip(f"{name} is open in both builds; tests/test_solutions.py covers the rule at injected dates")
+    statement = _statement(assignment)
+    if opened:  # the scan can fail: the opened page does show these sentences
+        page = _page_text(opened[0].site / f"{doc}.html")
+        assert sum(s in page for s in statement) >= 0.8 * len(statement) >= 8, "statement not found when open"
+        skip = (doc, f"_sources/{doc}", _solution(name), f"_sources/{_solution(name)}")
+        elsewhere = "\n".join(_corpus(opened[0].site, skip=skip).values())
+        statement -= {s for s in statement if s in elsewhere}
+    for build in before:
+        corpus = _corpus(build.site)
+        everything = "\n".join(corpus.values())
+        leaks = [(path, s) for s in statement if s in everything for path, text in corpus.items() if s in text]
+        assert not leaks, f"{name} is on the site built for {build.today}, before it opens: {leaks[:5]}"
+        page = (build.site / f"{doc}.html").read_text()
+        assert "This assignment opens on" in page, f"{doc}.html ({build.today}) does not say when it opens"
+        assert not (build.site / "_sources" / f"{doc}.ipynb").exists()

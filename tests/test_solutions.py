@@ -96,8 +96,9 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return src
 
 
-def _build(src: Path, today: str) -> Path:
-    out = src.parent / f"html-{today}"
+def _build(src: Path, today: str, out: Path | None = None) -> Path:
+    """Build the small book as of ``today`` into ``out`` (by default a folder of its own per date)."""
+    out = out or src.parent / f"html-{today}"
     result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(src), str(out)],
                             env={**os.environ, "COURSE_TODAY": today}, capture_output=True, text=True,
                             timeout=180)
@@ -137,10 +138,7 @@ def test_a_date_change_alone_releases_the_solution(book: Path, tmp_path: Path) -
     """The same output directory rebuilt with only COURSE_TODAY changed: what the daily build does."""
     out = tmp_path / "html"
     for today, published in [("2023-03-01", False), ("2023-03-08", True), ("2023-03-02", False)]:
-        result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(book), str(out)],
-                                env={**os.environ, "COURSE_TODAY": today}, capture_output=True, text=True,
-                                timeout=180)
-        assert result.returncode == 0, result.stderr
+        _build(book, today, out)
         assert (SECRET in (out / "solutions" / "hw.html").read_text()) is published, today
         assert (SECRET in _site_text(out)) is published, f"{today}: a stale copy of the solution is published"
         assert (out / "_sources" / "solutions" / "hw.ipynb").exists() is published, today
@@ -239,10 +237,7 @@ def test_a_project_opens_on_its_day_and_closes_again_on_an_earlier_date(project_
     """One output directory rebuilt with only COURSE_TODAY changed, as the daily build does."""
     out = tmp_path / "html"
     for today, published in [("2023-02-12", False), ("2023-02-13", True), ("2023-02-11", False)]:
-        result = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html", str(project_book),
-                                 str(out)], env={**os.environ, "COURSE_TODAY": today}, capture_output=True,
-                                text=True, timeout=180)
-        assert result.returncode == 0, result.stderr
+        _build(project_book, today, out)
         assert (STATEMENT in (out / "project.html").read_text()) is published, today
         assert (STATEMENT in _site_text(out)) is published, f"{today}: a stale copy of the statement is published"
         assert (out / "_sources" / "project.ipynb").exists() is published, today

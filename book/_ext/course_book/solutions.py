@@ -131,7 +131,8 @@ def status_box(app: Sphinx, doctree: nodes.document) -> None:
 
 def strip_unreleased_page(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any],
                           doctree: Any) -> None:
-    """No source copy, download or launch buttons on a solution page that is only a notice.
+    """No source copy, download or launch buttons on a page that is only a notice (an unreleased
+    solution or an unopened assignment).
 
     Runs before sphinx-book-theme builds its header buttons (priority 501)."""
     if pagename not in withheld(app):

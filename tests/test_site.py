@@ -73,6 +73,21 @@ def test_every_image_has_alt_text(site: Path) -> None:
     assert not missing, "images without alt text:\n" + "\n".join(missing)
 
 
+def test_no_markup_is_left_in_the_prose(site: Path) -> None:
+    """A backtick in a page's prose (outside code, math and outputs) is MyST markup that did not render,
+    such as a glue role closed with two backticks, which prints a stray backtick after the number."""
+    found = {}
+    for page in content_pages():
+        main = parse(page).select_one("main")
+        for node in main.select("script, style, pre, code, .highlight, .math, .katex, .output, .cell_output"):
+            node.decompose()
+        text = " ".join(main.get_text(" ").split())
+        hits = [text[max(0, m.start() - 40):m.start() + 20] for m in re.finditer("`", text)]
+        if hits:
+            found[rel(page)] = hits[:3]
+    assert not found, f"unrendered markup in the prose: {found}"
+
+
 def test_no_executed_output_holds_an_error(site: Path) -> None:
     bad = []
     for page in content_pages():

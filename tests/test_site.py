@@ -78,7 +78,8 @@ def test_no_markup_is_left_in_the_prose(site: Path) -> None:
     such as a glue role closed with two backticks, which prints a stray backtick after the number."""
     found = {}
     for page in content_pages():
-        main = parse(page).select_one("main")
+        # A fresh parse: the nodes removed here must not go from parse()'s cached trees.
+        main = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").select_one("main")
         for node in main.select("script, style, pre, code, .highlight, .math, .katex, .output, .cell_output"):
             node.decompose()
         text = " ".join(main.get_text(" ").split())

@@ -54,11 +54,21 @@ DARK_PAGES = ("book/intro.html", "book/agenda.html", "book/syllabus.html", "book
 DARK = {"resultTypes": ["violations"], "elementRef": True,
         "runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]}}
 
-# The page as a reader sees it: MathJax has typeset and the web fonts have loaded (axe compares each
-# text's colour with what is drawn behind it).
+# The page as a reader sees it: the web fonts have loaded (axe compares each text's colour with what
+# is drawn behind it). Math arrives typeset (KaTeX at build time): there is nothing to wait for.
+# Two things a reader's visit does before axe can judge the whole page at once: sections off the screen
+# are rendered (course.css gives them content-visibility: auto, and axe cannot tell the colours of text
+# the browser has not rendered yet), and the first Tab key press sets the tab stops of every scrolling
+# block (theme_script.py sets them lazily, before the focus moves).
 SETTLE = """async () => {
-    if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
     await document.fonts.ready;
+    const style = document.createElement("style");
+    style.textContent = ".bd-article > section > section { content-visibility: visible !important; }";
+    document.head.appendChild(style);
+    // The sections just rendered may need fonts (KaTeX's) that nothing on the first screen used.
+    await new Promise(resolve => requestAnimationFrame(() => resolve()));
+    await document.fonts.ready;
+    document.dispatchEvent(new KeyboardEvent("keydown", {key: "Tab", bubbles: true}));
     return document.documentElement.dataset.theme || "";
 }"""
 # After the colour scheme changes: wait for the theme to switch and its colour transitions to end.
@@ -73,13 +83,13 @@ SWITCHED = """async (wanted) => {
     await Promise.race([Promise.all(ending), new Promise(resolve => setTimeout(resolve, 1000))]);
     return root.dataset.theme || "";
 }"""
-# axe's empty-table-header rule looks for visible text, and MathJax draws its glyphs with CSS, so a
-# header cell holding only typeset math (e.g. "x_1" above a truth table) counts as empty although it
-# reads as the formula (MathJax's hidden MathML copy) to a screen reader and shows it to everyone else:
-# a false positive, dropped for exactly those cells.
+# axe's empty-table-header rule looks for visible text that is not hidden from screen readers. A header
+# cell holding only typeset math (e.g. "x_1" above a truth table) has KaTeX's drawing, hidden from
+# screen readers, and its MathML, which screen readers read but which is visually hidden: it counts
+# as empty although everyone gets the formula. A false positive, dropped for exactly those cells.
 RUN_AXE = """async (options) => {
     const mathOnly = (rule, node) => rule === "empty-table-header" && node.element
-        && [...node.element.querySelectorAll("mjx-assistive-mml")].some(m => m.textContent.trim());
+        && [...node.element.querySelectorAll(".katex-mathml")].some(m => m.textContent.trim());
     const result = await axe.run(document, options);
     return result.violations.map(v => ({
         id: v.id, impact: v.impact, help: v.help,

@@ -46,7 +46,7 @@ sys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})
 extensions = ["course_book"]
 course_agenda_file = "agenda.yml"
 course_agenda_page = "agenda"
-course_vendor_mathjax = False
+course_katex = False
 course_vendor_thebe = False
 nitpicky = True
 """

@@ -189,14 +189,37 @@ def test_the_archives_grade_on_the_course_python() -> None:
 # --------------------------------------------------------------------------- nothing leaks
 
 
+# Math is compared by the words around it: a page shows a formula as KaTeX's markup (its glyphs, then
+# its MathML), a source as TeX, and neither reads like the other once normalized.
+TEX_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+KATEX_START = '<span class="katex">'
+SPAN_TAG = re.compile(r"<span\b|</span>")
+
+
+def _without_katex(page: str) -> str:
+    """The page without its typeset formulas (each a <span class="katex">, nested spans inside)."""
+    kept, start = [], 0
+    while (begin := page.find(KATEX_START, start)) >= 0:
+        kept.append(page[start:begin])
+        depth = 0
+        for tag in SPAN_TAG.finditer(page, begin):
+            depth += 1 if tag.group(0) == "<span" else -1
+            if depth == 0:
+                start = tag.end()
+                break
+        else:
+            raise AssertionError(f"a formula's markup does not close: {page[begin:begin + 200]}")
+    return "".join(kept) + page[start:]
+
+
 def _normalize(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", text.lower())
+    return re.sub(r"[^0-9a-z]", "", TEX_MATH.sub(" ", text).lower())
 
 
 def _page_text(path: Path) -> str:
     text = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix == ".html":
-        text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+        text = html.unescape(re.sub(r"<[^>]+>", " ", _without_katex(text)))
     return _normalize(text)
 
 

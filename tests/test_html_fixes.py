@@ -84,6 +84,42 @@ OTTER = ("<p><strong><pre style='display: inline;'>q1</pre></strong> passed! üç
 
 SIDEBAR = '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">'
 
+HEAD = """<!DOCTYPE html><html lang="en"><head><title>t</title>
+  <script defer src="../_static/scripts/fontawesome.js?digest=55c26ed414f5f8a31ebb"></script>
+  <link rel="preload" as="script" href="../_static/scripts/bootstrap.js?digest=55c26ed414f5f8a31ebb" />
+    <script src="../_static/documentation_options.js?v=9eb32ce0"></script>
+    <script src="../_static/doctools.js?v=9a2dae69"></script>
+    <script src="../_static/copybutton.js?v=f281be69"></script>
+    <script>let toggleHintShow = 'Click to show';</script>
+    <script src="../_static/togglebutton.js?v=b8b12719"></script>
+    <script data-sd-tabs-storage-prefix="sphinx-design-tab-id-" src="../_static/design-tabs.js?v=fcb327ea"></script>
+    <script async="async" src="../_static/sphinx-thebe.js?v=c100c467"></script>
+    <script src="../_static/searchtools.js"></script>
+    <script src="../_static/language_data.js"></script>
+    <script src="../searchindex.js"></script>
+</head><body><input name="q"><i class="fab fa-github"></i></body></html>"""
+
+SEARCH_PAGE = """<!DOCTYPE html><html lang="en"><head><title>Search</title>
+    <script src="_static/doctools.js?v=9a2dae69"></script>
+</head><body>
+  <div id="search-results"></div>
+  <script src="_static/searchtools.js"></script>
+  <script src="_static/language_data.js"></script>
+  <script src="searchindex.js"></script>
+</body></html>"""
+
+FILLER = "<p>" + "A sentence of lecture text that a reader scrolls past. " * 20 + "</p>"
+ARTICLE = f"""<header><img alt="Binder logo" src="../_static/images/logo_binder.svg"></header>
+<article class="bd-article"><h1>Lecture</h1><p>Short opening.</p>
+<img alt="first" src="../_images/first.png" />
+{FILLER}
+<figure><img alt="plot" src="../_images/plot.png"></figure>
+<img alt="sized" src="../_images/sized.png" style="width: 300px;">
+<img alt="unknown" src="../_images/missing.png">
+</article>"""
+SIZES = {"../_images/first.png": (800, 600), "../_images/plot.png": (1200, 400),
+         "../_images/sized.png": (900, 900)}
+
 
 def soup(text: str) -> BeautifulSoup:
     return BeautifulSoup(text, "html.parser")
@@ -194,12 +230,108 @@ def test_links_are_percent_encoded_and_their_text_is_kept() -> None:
         '<a href="https://example.org/a?b=1&amp;c=2#x">x</a>'
 
 
+def test_the_theme_css_import_becomes_a_direct_link() -> None:
+    theme_css = ("/* Provided by Sphinx's 'basic' theme, and included in the final set of assets */\n"
+                 '@import "../basic.css";\n')
+    assert html_fixes.theme_css_only_imports_basic(theme_css)
+    assert html_fixes.theme_css_only_imports_basic("@import url('../basic.css');")
+    assert not html_fixes.theme_css_only_imports_basic(theme_css + "body { color: red }\n")
+    assert not html_fixes.theme_css_only_imports_basic('@import "../other.css";')
+    page = ('<link href="../_static/styles/theme.css?digest=55c26ed414f5f8a31ebb" rel="stylesheet" />\n'
+            '<link href="../_static/styles/pydata-sphinx-theme.css?digest=55c2" rel="stylesheet" />')
+    fixed = html_fixes.direct_basic_css(page)
+    assert fixed == ('<link href="../_static/basic.css" rel="stylesheet" />\n'
+                     '<link href="../_static/styles/pydata-sphinx-theme.css?digest=55c2" rel="stylesheet" />')
+    assert html_fixes.direct_basic_css(fixed) == fixed
+
+
+def test_fix_site_links_basic_css_only_when_theme_css_just_imports_it(tmp_path: Path) -> None:
+    styles = tmp_path / "_static" / "styles"
+    styles.mkdir(parents=True)
+    page = tmp_path / "page.html"
+    link = '<link href="_static/styles/theme.css?digest=1" rel="stylesheet" />'
+    page.write_text(f"<!DOCTYPE html><html><head>{link}</head><body></body></html>", encoding="utf-8")
+    (styles / "theme.css").write_text('@import "../basic.css";\nbody { margin: 0 }\n', encoding="utf-8")
+    html_fixes.fix_site(tmp_path, "t")
+    assert link in page.read_text(encoding="utf-8")
+    (styles / "theme.css").write_text('@import "../basic.css";\n', encoding="utf-8")
+    html_fixes.fix_site(tmp_path, "t")
+    assert '<link href="_static/basic.css" rel="stylesheet" />' in page.read_text(encoding="utf-8")
+
+
+def test_fontawesome_script_goes_and_icons_are_hidden_from_screen_readers() -> None:
+    fixed = fix_page(HEAD)
+    assert "fontawesome.js" not in fixed and "bootstrap.js" in fixed
+    assert soup(fixed).find("i")["aria-hidden"] == "true"
+    assert [i.get("aria-hidden") for i in soup(fix_page(THEME_SWITCH)).find_all("i")] == ["true", "true"]
+
+
+def test_scripts_that_wait_for_the_document_are_deferred_in_order() -> None:
+    scripts = soup(fix_page(HEAD)).head.find_all("script")
+    by_name = {s["src"].split("/")[-1].split("?")[0]: s for s in scripts if s.get("src")}
+    for name in ("doctools.js", "copybutton.js", "togglebutton.js", "design-tabs.js"):
+        assert by_name[name].has_attr("defer"), name
+    # documentation_options.js is extended by inline scripts that run at once; async stays async.
+    assert not by_name["documentation_options.js"].has_attr("defer")
+    assert by_name["sphinx-thebe.js"].has_attr("async") and not by_name["sphinx-thebe.js"].has_attr("defer")
+    assert by_name["design-tabs.js"]["data-sd-tabs-storage-prefix"] == "sphinx-design-tab-id-"
+    order = [s.get("src", "inline").split("/")[-1].split("?")[0] for s in scripts]
+    assert order.index("doctools.js") < order.index("copybutton.js") < order.index("togglebutton.js")
+
+
+def test_search_tools_load_when_search_opens() -> None:
+    fixed = fix_page(HEAD)
+    page = soup(fixed)
+    assert not page.head.select("script[src*=searchindex], script[src*=searchtools]")
+    loader = page.body.find_all("script")[-1].string
+    assert '["../_static/searchtools.js", "../_static/language_data.js", "../searchindex.js"]' in loader
+    assert "#pst-search-dialog" in loader and "focusin" in loader
+    # The search page keeps its own tools, and the scripts they need before them, as they are.
+    assert fix_page(SEARCH_PAGE) == SEARCH_PAGE
+
+
+def test_content_images_get_their_size_and_load_lazily_below_the_first_screen() -> None:
+    page = soup(fix_page(ARTICLE, SIZES.get))
+    images = {img["alt"]: img for img in page.find_all("img")}
+    first, plot, sized, unknown = (images[k] for k in ("first", "plot", "sized", "unknown"))
+    assert (first["width"], first["height"]) == ("800", "600") and "loading" not in first.attrs
+    assert (plot["width"], plot["height"], plot["loading"]) == ("1200", "400", "lazy")
+    # A size the author set stays the only one; an image of unknown size still loads lazily.
+    assert "width" not in sized.attrs and sized["loading"] == "lazy"
+    assert "width" not in unknown.attrs and unknown["loading"] == "lazy"
+    # The theme's images outside the article are left alone.
+    assert images["Binder logo"].attrs == {"alt": "Binder logo", "src": "../_static/images/logo_binder.svg"}
+
+
+def test_image_size_reads_png_svg_and_data_uris(tmp_path: Path) -> None:
+    from PIL import Image
+
+    (tmp_path / "_images").mkdir()
+    Image.new("RGB", (320, 200)).save(tmp_path / "_images" / "a.png")
+    (tmp_path / "_images" / "b.svg").write_text(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="460.8pt" height="345.6pt">')
+    (tmp_path / "_images" / "c.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 24">')
+    page = tmp_path / "lectures" / "l.html"
+    assert html_fixes.image_size(page, "../_images/a.png") == (320, 200)
+    assert html_fixes.image_size(page, "../_images/b.svg") == (614, 461)
+    assert html_fixes.image_size(page, "../_images/c.svg") == (48, 24)
+    assert html_fixes.image_size(page, "../_images/nothing.png") is None
+    assert html_fixes.image_size(page, "https://example.org/x.png") is None
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (3, 5)).save(buffer, "PNG")
+    uri = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    assert html_fixes.image_size(page, uri) == (3, 5)
+
+
 @pytest.mark.parametrize("snippet", [HIDDEN_CELL, NAV, SEARCH, THEME_SWITCH, TABS, EXERCISES, PAGE, OTTER,
-                                     SIDEBAR, DOI_LINK])
+                                     SIDEBAR, DOI_LINK, HEAD, ARTICLE])
 def test_fixes_are_idempotent(snippet: str) -> None:
-    once = fix_page(snippet)
+    once = fix_page(snippet, SIZES.get)
     assert once != snippet
-    assert fix_page(once) == once
+    assert fix_page(once, SIZES.get) == once
 
 
 def test_fix_site_rewrites_pages_and_the_root_stub(tmp_path: Path) -> None:
@@ -231,7 +363,7 @@ def test_built_site_carries_the_fixes(site: Path) -> None:
     """The build ran the fixes (course_book registers html_fixes): nothing is left to repair."""
     unfixed = [p.relative_to(site).as_posix() for p in sorted(site.rglob("*.html"))
                if p.relative_to(site).parts[0] not in {"_static", "_sources", "_images"}
-               and fix_page(text := p.read_text(encoding="utf-8")) != text]
+               and html_fixes.direct_basic_css(fix_page(text := p.read_text(encoding="utf-8"))) != text]
     assert not unfixed, f"pages the build did not repair (is html_fixes registered?): {unfixed}"
     assert fix_redirect_stub((site / "index.html").read_text(encoding="utf-8"), "x").startswith(
         "<!DOCTYPE html>")

@@ -22,6 +22,12 @@ def parse(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
 
 
+@lru_cache(maxsize=None)
+def ids_of(path: Path) -> frozenset[str]:
+    """The ids of a page, once per page (a lecture's typeset math makes its tree 50,000 elements)."""
+    return frozenset(tag.get("id") for tag in parse(path).select("[id]"))
+
+
 def pages() -> list[Path]:
     return sorted(p for p in SITE.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
 
@@ -61,8 +67,7 @@ def test_no_broken_internal_link_or_anchor(site: Path) -> None:
                 broken.append(f"{rel(page)}: link to missing file {href}")
                 continue
             if parts.fragment and target.suffix == ".html":
-                ids = {tag.get("id") for tag in parse(target).select("[id]")}
-                if unquote(parts.fragment) not in ids:
+                if unquote(parts.fragment) not in ids_of(target):
                     broken.append(f"{rel(page)}: link to missing anchor {href}")
     assert not broken, "\n".join(broken)
 
@@ -120,11 +125,40 @@ def test_no_page_requests_another_host(site: Path) -> None:
     assert not external, "\n".join(external)
 
 
-def test_math_is_served_by_the_site(site: Path) -> None:
-    assert (SITE / "_static" / "vendor" / "mathjax" / "tex-chtml.js").is_file()
+def test_math_arrives_typeset_with_the_site_s_katex_stylesheet(site: Path) -> None:
+    """Math is typeset at build time: pages carry KaTeX's markup and stylesheet (from the site) and no
+    math script; a page without math does not load the stylesheet."""
+    katex = SITE / "_static" / "vendor" / "katex"
+    assert (katex / "katex.min.css").is_file() and list((katex / "fonts").glob("KaTeX_Main-Regular.woff2"))
+    without_math = []
+    for page in content_pages():
+        doc = parse(page)
+        assert not doc.select("script[src*=mathjax i], script[src*=katex i]"), rel(page)
+        assert not doc.select(".katex-error"), f"{rel(page)}: a formula KaTeX could not render"
+        styles = [link["href"] for link in doc.select("link[rel~=stylesheet][href*=katex]")]
+        if doc.select("span.math, div.math"):
+            assert doc.select(".katex"), f"{rel(page)}: math not typeset"
+            assert len(styles) == 1 and "_static/vendor/katex/katex.min.css" in styles[0], (rel(page), styles)
+        else:
+            assert not styles, f"{rel(page)} has no math but loads KaTeX's stylesheet"
+            without_math.append(rel(page))
     lecture = parse(SITE / "lectures" / "lecture1.html")
-    srcs = [s["src"] for s in lecture.select("script[src]")]
-    assert any(s.startswith("../_static/vendor/mathjax/tex-chtml.js") for s in srcs), srcs
+    assert len(lecture.select("div.math .katex-display")) > 3 and lecture.select("span.eqno a.headerlink")
+    assert without_math, "every page has math: the check of pages without it checked nothing"
+
+
+def test_the_theme_script_sets_tab_stops_lazily(site: Path) -> None:
+    from course_book.theme_script import MARK
+
+    script = (SITE / "_static" / "scripts" / "pydata-sphinx-theme.js").read_text(encoding="utf-8")
+    assert script.count(MARK) == 1
+
+
+def test_long_pages_skip_the_sections_off_the_screen(site: Path) -> None:
+    css = (SITE / "_static" / "course.css").read_text(encoding="utf-8")
+    assert re.search(r"\.bd-article > section > section \{[^}]*content-visibility: auto", css)
+    lecture = parse(SITE / "lectures" / "lecture1.html")
+    assert len(lecture.select("article.bd-article > section > section")) >= 5
 
 
 def test_plotly_figures_load_plotly_once_from_the_site(site: Path) -> None:
@@ -132,9 +166,24 @@ def test_plotly_figures_load_plotly_once_from_the_site(site: Path) -> None:
     assert with_plotly, "no page holds an interactive plotly figure"
     assert (SITE / "_static" / "vendor" / "plotly.min.js").stat().st_size > 1_000_000
     for page in with_plotly:
-        srcs = [s["src"] for s in parse(page).select("script[src]") if "plotly" in s["src"]]
-        assert len(srcs) == 1 and "_static/vendor/plotly.min.js" in srcs[0], (rel(page), srcs)
-        assert page.stat().st_size < 2_000_000, f"{rel(page)}: plotly.js inlined?"
+        doc = parse(page)
+        # plotly.js is loaded by one small loader when a figure comes near the screen
+        # (plotly_embed.py): no script tag loads it, and each figure's drawing script waits, inert.
+        assert not [s["src"] for s in doc.select("script[src]") if "plotly" in s["src"]], rel(page)
+        loaders = [s.string for s in doc.select("script:not([src])") if s.string and "plotly.min.js" in s.string]
+        assert len(loaders) == 1 and "_static/vendor/plotly.min.js" in loaders[0], rel(page)
+        # Each figure's drawing script (and its data) is a file of its own, fetched with plotly.js.
+        figures = doc.select(".plotly-graph-div")
+        inert = doc.select('script[type="text/x-course-plotly"][data-src]')
+        assert len(inert) == len(figures) and not any(s.string for s in inert), rel(page)
+        for script in inert:
+            code = (page.parent / unquote(script["data-src"])).resolve()
+            assert code.is_relative_to(SITE / "_static" / "plotly-figures"), (rel(page), script["data-src"])
+            assert "Plotly.newPlot" in code.read_text(encoding="utf-8"), (rel(page), script["data-src"])
+        assert page.stat().st_size < 500_000, f"{rel(page)}: figure data or plotly.js inlined?"
+    for page in content_pages():
+        if page not in with_plotly:
+            assert "plotly.min.js" not in page.read_text(encoding="utf-8"), f"{rel(page)} loads plotly.js"
 
 
 def test_home_page_has_next_up(site: Path) -> None:
@@ -186,3 +235,18 @@ def test_lectures_are_complete(site: Path, page: str) -> None:
     assert doc.select("#key-takeaways") and doc.select("#references"), page
     assert doc.select("aside.footnote, .footnote-list"), f"{page}: no cited references"
     assert not re.search(r"\b(TODO|TBD|lorem ipsum|coming soon)\b", text, re.I), page
+
+
+MAX_IMAGE_BYTES = 200_000
+
+
+def test_no_image_is_over_200_kb(site: Path) -> None:
+    """Images are light enough for a phone: photographs as JPEG or WebP, plots as optimized PNG or SVG."""
+    heavy = sorted((p.stat().st_size, p.name) for p in (site / "_images").rglob("*")
+                   if p.is_file() and p.stat().st_size > MAX_IMAGE_BYTES)
+    pages: dict[str, list[str]] = {}
+    for page in content_pages():
+        for img in parse(page).select("img[src]"):
+            pages.setdefault(Path(unquote(urlsplit(img["src"]).path)).name, []).append(rel(page))
+    assert not heavy, f"images over {MAX_IMAGE_BYTES // 1000} KB in _build/html/_images:\n" + "\n".join(
+        f"{name}: {size / 1000:.0f} KB, on {', '.join(sorted(set(pages.get(name, ['?']))))}" for size, name in heavy)

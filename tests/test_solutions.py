@@ -71,7 +71,7 @@ sys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})
 extensions = ["myst_nb", "course_book"]
 course_agenda_file = "agenda.yml"
 course_agenda_page = "index"
-course_vendor_mathjax = False
+course_katex = False
 course_vendor_thebe = False
 nb_execution_mode = "off"
 nitpicky = True

@@ -3,10 +3,12 @@
 - :mod:`.agenda_sphinx`: the agenda page, "next up", deadline boxes and ``agenda.ics``.
 - :mod:`.plotly_embed`: plotly figures without inlined plotly.js.
 - :mod:`.exec_stats`: notebook run times and kernel CPU times for the budget tests.
-- :mod:`.vendor_assets`: MathJax served from the site.
+- :mod:`.vendor_assets`: math rendered at build time with KaTeX, its CSS and fonts served from the site.
 - :mod:`.numbering`: figures and equations numbered from 1 on each page.
 - :mod:`.solutions`: solution pages published only after their deadline.
 - :mod:`.html_fixes`: valid HTML and accessible markup (repairs of theme and extension output).
+- :mod:`.images`: the site's PNG images made smaller without changing a pixel.
+- :mod:`.theme_script`: the theme's script without its page-wide layout work on load.
 - :mod:`.live_code`: thebe served from the site, connected to Binder or a chosen Jupyter server.
 """
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 from sphinx.application import Sphinx
 
-from . import agenda_sphinx, exec_stats, html_fixes, live_code, numbering, plotly_embed, solutions, vendor_assets
+from . import (agenda_sphinx, exec_stats, html_fixes, images, live_code, numbering, plotly_embed, solutions,
+               theme_script, vendor_assets)
 
 STATIC = Path(__file__).parent / "static"
 
@@ -67,6 +70,8 @@ def setup(app: Sphinx) -> dict[str, Any]:
     plotly_embed.setup(app)
     exec_stats.setup(app)
     vendor_assets.setup(app)
+    images.setup(app)
+    theme_script.setup(app)
     numbering.setup(app)
     live_code.setup(app)
     html_fixes.register(app)

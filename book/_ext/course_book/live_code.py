@@ -11,7 +11,11 @@ bundle (``node_modules/thebe/lib``, installed by ``tools/vendor_thebe.py``) to
   are set at build time (thebe 0.9's ``bootstrap()`` otherwise always asks Binder, and sphinx-thebe
   calls it without options, so wrapping it is the only hook);
 - says where the kernel comes from in the status line (sphinx-thebe hard-codes "mybinder.org");
-- loads ``thebe.css``.
+- loads ``thebe.css``;
+- typesets LaTeX outputs (``text/latex``, such as ``IPython.display.Math`` or sympy results) with
+  KaTeX, whose script and stylesheet the site serves (:mod:`.vendor_assets`) and this loads only
+  when such an output first appears: the pages themselves carry math rendered at build time and no
+  math script.
 
 Only that one file depends on the kernel settings, so switching them needs no page to be rebuilt.
 
@@ -153,8 +157,8 @@ def binder_url(theme_options: Mapping[str, Any]) -> str:
 
 def bootstrap_script(settings: dict[str, Any] | None, binder: str = DEFAULT_BINDER) -> str:
     """JavaScript appended to thebe's bundle; see the module docstring."""
-    # An empty mathjaxUrl stops thebe from loading MathJax 2 from cdnjs for LaTeX outputs (they are
-    # shown as text instead); the page's own MathJax 3 still typesets the page.
+    # An empty mathjaxUrl stops thebe from loading MathJax 2 from cdnjs for LaTeX outputs; they are
+    # typeset by the KaTeX served with the site instead (LATEX_OUTPUTS below).
     defaults: dict[str, Any] = {"mathjaxUrl": ""}
     if settings is None:
         where = urlsplit(binder).netloc
@@ -200,9 +204,44 @@ def bootstrap_script(settings: dict[str, Any] | None, binder: str = DEFAULT_BIND
     css.rel = "stylesheet";
     css.href = new URL("thebe.css", here).href;
     document.head.appendChild(css);
-  }}{wrap}
+  }}{wrap}{LATEX_OUTPUTS}
 }})();
 """
+
+
+# LaTeX outputs of Live Code cells arrive as text in thebe's ``.jp-RenderedLatex`` elements (thebe
+# has no typesetter with an empty mathjaxUrl). The first one loads KaTeX and its auto-render
+# extension from the site's vendor/katex folder (beside vendor/thebe); each is then typeset in place.
+LATEX_OUTPUTS = """
+  let katexReady = null;
+  const katexFile = (name) => new URL("../katex/" + name, here || document.baseURI).href;
+  const loadKatex = () => katexReady || (katexReady = new Promise((resolve, reject) => {
+    if (!document.querySelector('link[href$="katex.min.css"]')) {
+      const css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = katexFile("katex.min.css");
+      document.head.appendChild(css);
+    }
+    const add = (name, next) => {
+      const script = document.createElement("script");
+      script.src = katexFile(name);
+      script.onload = next;
+      script.onerror = reject;
+      document.head.appendChild(script);
+    };
+    add("katex.min.js", () => add("contrib/auto-render.min.js", resolve));
+  }));
+  const typeset = (element) => loadKatex().then(() => window.renderMathInElement(element, {
+    delimiters: [{left: "$$", right: "$$", display: true}, {left: "\\\\[", right: "\\\\]", display: true},
+                 {left: "\\\\(", right: "\\\\)", display: false}, {left: "$", right: "$", display: false}],
+    throwOnError: false}));
+  const watch = () => new MutationObserver((changes) => changes.forEach((change) => change.addedNodes.forEach(
+    (node) => {
+      if (node.nodeType !== 1) return;
+      const found = node.matches(".jp-RenderedLatex") ? [node] : node.querySelectorAll(".jp-RenderedLatex");
+      found.forEach(typeset);
+    }))).observe(document.body, {childList: true, subtree: true});
+  if (document.body) watch(); else document.addEventListener("DOMContentLoaded", watch);"""
 
 
 def published_defaults(script: str) -> dict[str, Any] | None:
